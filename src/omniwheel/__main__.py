@@ -1,0 +1,5 @@
+"""Allow ``python -m omniwheel``."""
+
+from omniwheel.cli.main import main
+
+raise SystemExit(main())

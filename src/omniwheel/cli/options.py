@@ -1,0 +1,33 @@
+"""Options shared by several commands, defined once."""
+
+from __future__ import annotations
+
+import argparse
+
+from omniwheel.platforms import Platform, parse_platform
+
+
+def add_json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print the documented JSON document")
+
+
+def add_python(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--python",
+        metavar="VERSION",
+        help="target CPython, e.g. 3.13 or 3.14t (default: the platform's own, else 3.14)",
+    )
+
+
+def add_platform(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "platform",
+        metavar="PLATFORM",
+        help="a short name (ios, pyodide-2025.0, manylinux-aarch64@2.34), a wheel tag "
+        "(ios_13_0_arm64_iphoneos), a sysconfig string (macosx-11.0-arm64) or a uv triple "
+        "(aarch64-linux-android)",
+    )
+
+
+def platform_from(args: argparse.Namespace) -> Platform:
+    return parse_platform(args.platform, python=args.python)
