@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from omniwheel import __version__
-from omniwheel.cli import platforms
+from omniwheel.cli import platforms, wheels
 from omniwheel.cli.output import errors
 from omniwheel.errors import OmniwheelError
 
@@ -17,6 +17,8 @@ examples:
   omniwheel platforms                      every family and named platform
   omniwheel tags ios --python 3.13         tags an iPhone app with CPython 3.13 accepts
   omniwheel markers pyodide-2025.0 --json  the marker environment of Pyodide 0.28/0.29
+  omniwheel inspect some.whl               tags, metadata, binaries, where it runs
+  omniwheel check dist/*.whl               exit 1 if a binary cannot load where tagged
 
 Every reporting command takes --json (schemas in the README). Errors are one line;
 add --debug for a traceback.
@@ -43,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
     platforms.register(commands)
+    wheels.register(commands)
     return parser
 
 

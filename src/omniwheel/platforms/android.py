@@ -22,6 +22,13 @@ _TRIPLES = {
     "x86": "i686-linux-android",
 }
 _UV_KNOWS = {"arm64_v8a", "x86_64"}
+# Android ABI -> the platform part of CPython's SOABI (PEP 738).
+_SOABI = {
+    "arm64_v8a": "aarch64-linux-android",
+    "x86_64": "x86_64-linux-android",
+    "armeabi_v7a": "arm-linux-androideabi",
+    "x86": "i686-linux-android",
+}
 _ABIS = "|".join(_MACHINES)
 _TAG = re.compile(rf"^android_(\d+)_({_ABIS})$")
 _SYSCONFIG = re.compile(rf"^android-(\d+)-({_ABIS})$")
@@ -86,6 +93,9 @@ class Android(Family):
 
     def platform_tags(self, platform: Platform) -> Iterator[str]:
         return android_platforms(self._level(platform), platform.arch)
+
+    def soabi_platform(self, platform: Platform) -> str:
+        return _SOABI[platform.arch]
 
     def platform_machine(self, platform: Platform) -> str:
         return _MACHINES[platform.arch]

@@ -119,6 +119,9 @@ class Emscripten(Family):
             yield f"pyodide_{platform.abi}_{ARCH}"
         yield self._generic_tag(platform)
 
+    def soabi_platform(self, platform: Platform) -> str:
+        return f"{ARCH}-emscripten"
+
     def platform_machine(self, platform: Platform) -> str:
         return ARCH
 

@@ -128,6 +128,20 @@ class Family(ABC):
         """``platform.version()`` on the target: a kernel build string nobody can predict."""
         return ""
 
+    @abstractmethod
+    def soabi_platform(self, platform: Platform) -> str:
+        """The platform part of the target's SOABI (``x86_64-linux-gnu``, ``iphoneos``)."""
+
+    def extension_suffixes(self, platform: Platform) -> tuple[str, ...]:
+        """``importlib.machinery.EXTENSION_SUFFIXES`` of the target interpreter, best first.
+
+        Free-threaded builds before the 3.15 ``abi3t`` ABI load no stable-ABI modules.
+        """
+        python = platform.python
+        version = f"{python.version[0]}{python.version[1]}{'t' if python.free_threaded else ''}"
+        stable = () if python.free_threaded else (".abi3.so",)
+        return (f".cpython-{version}-{self.soabi_platform(platform)}.so", *stable, ".so")
+
     # -- Python ---------------------------------------------------------------------------
     def default_python(self, arch: str, abi: str | None) -> PythonTarget:
         return default_python()

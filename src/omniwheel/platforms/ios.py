@@ -81,6 +81,9 @@ class IOS(Family):
     def platform_tags(self, platform: Platform) -> Iterator[str]:
         return ios_platforms(self._version(platform), f"{platform.arch}_{platform.variant}")
 
+    def soabi_platform(self, platform: Platform) -> str:
+        return str(platform.variant)
+
     def platform_machine(self, platform: Platform) -> str:
         # A device reports its model (iPhone14,3) in os.uname().machine; markers are
         # written against the CPU architecture, which is what uv reports too.

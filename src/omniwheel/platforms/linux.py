@@ -34,6 +34,8 @@ class LinuxFamily(Family):
     #: The wheel-tag prefix (``manylinux``/``musllinux``) and the triple's ABI word.
     tag_prefix: ClassVar[str]
     triple_abi: ClassVar[str]
+    #: The libc word of the target's multiarch triplet (``x86_64-linux-gnu``).
+    libc: ClassVar[str]
     defaults_key: ClassVar[str]
 
     @property
@@ -80,6 +82,11 @@ class LinuxFamily(Family):
     @abstractmethod
     def libc_tags(self, arch: str, libc: tuple[int, int]) -> Iterator[str]:
         """The ``manylinux_*``/``musllinux_*`` tags a libc of this version accepts."""
+
+    def soabi_platform(self, platform: Platform) -> str:
+        return str(load("linux")["arch"][platform.arch]["multiarch"]).replace(
+            "-gnu", f"-{self.libc}"
+        )
 
     def platform_machine(self, platform: Platform) -> str:
         return platform.arch

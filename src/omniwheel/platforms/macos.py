@@ -85,6 +85,9 @@ class MacOS(Family):
         # wheels that carry both slices a universal2 app needs.
         return mac_platforms(self._version(platform), platform.arch)
 
+    def soabi_platform(self, platform: Platform) -> str:
+        return "darwin"
+
     def platform_machine(self, platform: Platform) -> str:
         # A multi-architecture target runs natively on each of its slices; markers
         # are evaluated for the first (arm64 for universal2).

@@ -21,6 +21,7 @@ class ManyLinux(LinuxFamily):
     min_os_meaning = "minimum glibc version"
     tag_prefix = "manylinux"
     triple_abi = "gnu"
+    libc = "gnu"
     defaults_key = "glibc"
 
     def parse_wheel_tag(self, tag: str) -> Platform | None:

@@ -17,6 +17,7 @@ class MuslLinux(LinuxFamily):
     min_os_meaning = "minimum musl version"
     tag_prefix = "musllinux"
     triple_abi = "musl"
+    libc = "musl"
     defaults_key = "musl"
 
     def parse_wheel_tag(self, tag: str) -> Platform | None:

@@ -66,5 +66,13 @@ class Windows(Family):
     def platform_tags(self, platform: Platform) -> Iterator[str]:
         yield self.wheel_tag(platform)
 
+    def soabi_platform(self, platform: Platform) -> str:
+        return self.wheel_tag(platform)
+
+    def extension_suffixes(self, platform: Platform) -> tuple[str, ...]:
+        python = platform.python
+        version = f"{python.version[0]}{python.version[1]}{'t' if python.free_threaded else ''}"
+        return (f".cp{version}-{self.soabi_platform(platform)}.pyd", ".pyd")
+
     def platform_machine(self, platform: Platform) -> str:
         return _ARCHES[platform.arch][_MACHINE]

@@ -1,0 +1,94 @@
+"""The interface of per-family binary rules, and the checks every family shares.
+
+A family's rules answer one question for one binary: can it load on this
+platform? Format, libraries and the reporting are common; architecture, OS
+version and libc rules are each family's own (``linux``, ``android``, ``apple``,
+``emscripten``, ``windows`` modules).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import posixpath
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import ClassVar
+
+from omniwheel.audit.findings import Finding, finding
+from omniwheel.binaries import Binary
+from omniwheel.platforms import Platform
+
+FORMAT_TITLES = {"elf": "ELF", "macho": "Mach-O", "wasm": "WebAssembly", "pe": "PE"}
+
+
+@dataclass(frozen=True)
+class Subject:
+    """One binary of a wheel, checked against one platform the wheel claims."""
+
+    member: str
+    binary: Binary
+    platform: Platform
+    platform_tag: str
+    #: Basenames of every binary the wheel ships (case-folded where the loader ignores case).
+    shipped: frozenset[str]
+
+    def finding(self, code: str, message: str, **fields: str) -> Finding:
+        return finding(code, message, member=self.member, platform_tag=self.platform_tag, **fields)
+
+
+class FamilyRules(ABC):
+    """Whether binaries load on platforms of one family."""
+
+    binary_format: ClassVar[str]
+    #: Whether the loader matches library names case-insensitively (Windows).
+    ignores_case: ClassVar[bool] = False
+
+    def check(self, subject: Subject) -> Iterator[Finding]:
+        found = subject.binary.format
+        if found != self.binary_format:
+            expected = FORMAT_TITLES[self.binary_format]
+            yield subject.finding(
+                "wrong-binary-format",
+                f"{FORMAT_TITLES[found]} binary, but {subject.platform.family.title} "
+                f"loads {expected}",
+                family=subject.platform.family.title,
+                found=FORMAT_TITLES[found],
+                expected=expected,
+            )
+            return
+        yield from self.check_binary(subject)
+        yield from self._external_libraries(subject)
+
+    @abstractmethod
+    def check_binary(self, subject: Subject) -> Iterator[Finding]:
+        """Architecture, OS version, libc: the family's own rules (format already fits)."""
+
+    @abstractmethod
+    def allowlist(self, platform: Platform) -> tuple[str, ...]:
+        """fnmatch patterns of the libraries the platform itself provides."""
+
+    def fold(self, name: str) -> str:
+        return name.lower() if self.ignores_case else name
+
+    def _external_libraries(self, subject: Subject) -> Iterator[Finding]:
+        patterns = [self.fold(pattern) for pattern in self.allowlist(subject.platform)]
+        for library in subject.binary.needed:
+            name = self.fold(library)
+            if posixpath.basename(name) in subject.shipped:
+                continue
+            if any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns):
+                continue
+            yield subject.finding(
+                "external-library",
+                f"needs {library}, which the wheel does not ship and "
+                f"{subject.platform.family.title} does not provide",
+            )
+
+    def wrong_architecture(self, subject: Subject, found: str, expected: str) -> Finding:
+        return subject.finding(
+            "wrong-architecture",
+            f"built for {found}, but {subject.platform_tag} runs {expected}",
+            found=found,
+            expected=expected,
+        )

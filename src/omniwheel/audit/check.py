@@ -1,0 +1,214 @@
+"""Check a wheel: read it once, parse its binaries, judge each platform it claims."""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from packaging.tags import Tag
+
+from omniwheel.audit.android import AndroidRules
+from omniwheel.audit.apple import AppleRules, IOSRules
+from omniwheel.audit.base import FamilyRules, Subject
+from omniwheel.audit.emscripten import EmscriptenRules
+from omniwheel.audit.findings import Finding, Severity, finding
+from omniwheel.audit.linux import ManylinuxRules, MusllinuxRules
+from omniwheel.audit.windows import WindowsRules
+from omniwheel.binaries import Binary, BinaryParseError, parse_binary
+from omniwheel.errors import UsageError
+from omniwheel.platforms import Platform, PythonTarget, parse_platform
+from omniwheel.wheel import Wheel
+
+RULES: dict[str, FamilyRules] = {
+    "ios": IOSRules(),
+    "android": AndroidRules(),
+    "emscripten": EmscriptenRules(),
+    "macos": AppleRules(),
+    "linux-glibc": ManylinuxRules(),
+    "linux-musl": MusllinuxRules(),
+    "windows": WindowsRules(),
+}
+
+# Members with these endings are never binaries: stream them for their hash only.
+_TEXT_SUFFIXES = (
+    ".py", ".pyi", ".pyc", ".txt", ".md", ".rst", ".json", ".toml", ".cfg", ".ini", ".h",
+    ".hpp", ".c", ".cc", ".cpp", ".pxd", ".pyx", ".html", ".css", ".js", ".csv", ".yaml",
+    ".yml", ".typed", ".xml", ".svg", ".png", ".jpg", ".gif",
+)  # fmt: skip
+_CHUNK = 1 << 20
+# "_speedups.cpython-313-x86_64-linux-gnu.so" -> ".cpython-313-x86_64-linux-gnu.so"
+_EXTENSION = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.(?:cpython-|cp3|abi3|pypy)[^/]*)?\.(?:so|pyd)$")
+
+
+@dataclass(frozen=True)
+class BinaryMember:
+    member: str
+    binary: Binary
+
+    @property
+    def is_extension_module(self) -> bool:
+        exports = getattr(self.binary, "pyinit_exports", ())
+        return bool(exports) or _EXTENSION.match(posixpath.basename(self.member)) is not None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"member": self.member, **self.binary.to_json()}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether the wheel's binaries load on one platform it claims (or was asked about)."""
+
+    platform_tag: str
+    platform: str | None
+    status: str  # "ok", "warning", "error"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"platform_tag": self.platform_tag, "platform": self.platform, "status": self.status}
+
+
+@dataclass
+class WheelReport:
+    path: str
+    wheel: Wheel
+    binaries: list[BinaryMember] = field(default_factory=list)
+    verdicts: list[Verdict] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(f.severity is Severity.ERROR for f in self.findings)
+
+
+def check_wheel(path: str | os.PathLike[str], platforms: Sequence[Platform] = ()) -> WheelReport:
+    """Verify the wheel and judge its binaries on ``platforms`` (default: every claimed tag).
+
+    Raises ``WheelError`` for input that is no usable wheel; everything about
+    whether it can run is a finding.
+    """
+    with Wheel.open(path) as wheel:
+        report = WheelReport(os.fspath(path), wheel)
+        report.findings += _read_binaries(wheel, report.binaries)
+        targets = list(_targets(wheel, platforms, report.findings))
+        shipped = frozenset(posixpath.basename(b.member) for b in report.binaries)
+        if report.binaries and wheel.wheel_info.root_is_purelib:
+            report.findings.append(
+                finding("root-is-purelib", "Root-Is-Purelib is true but the wheel has binaries")
+            )
+        for tag, platform in targets:
+            found = list(_judge(report.binaries, tag, platform, shipped, wheel))
+            report.findings += found
+            severities = {f.severity for f in found}
+            status = "error" if Severity.ERROR in severities else "warning" if severities else "ok"
+            name = platform.short_name if platform else None
+            report.verdicts.append(Verdict(tag, name, status))
+        return report
+
+
+def _read_binaries(wheel: Wheel, binaries: list[BinaryMember]) -> Iterator[Finding]:
+    """One pass over the members: every hash verified, every binary parsed."""
+    wheel.check_listing()
+    for member in wheel.members():
+        if member.is_dir:
+            continue
+        if member.name.lower().endswith(_TEXT_SUFFIXES) or member.name.startswith(
+            wheel.dist_info + "/"
+        ):
+            with wheel.open_member(member.name) as stream:
+                while stream.read(_CHUNK):
+                    pass
+            continue
+        with wheel.member_buffer(member.name) as buffer:
+            try:
+                binary = parse_binary(buffer)
+            except BinaryParseError as error:
+                yield finding("unparsable-binary", str(error), member=member.name)
+                continue
+        if binary is not None:
+            binaries.append(BinaryMember(member.name, binary))
+
+
+def _targets(
+    wheel: Wheel, platforms: Sequence[Platform], findings: list[Finding]
+) -> Iterator[tuple[str, Platform | None]]:
+    """The (tag, platform) pairs to judge; ``any`` is judged as a pure wheel (None)."""
+    tags = list(wheel.filename.ordered_tags)
+    if platforms:
+        # Judged for the CPython the wheel was built for, not the platform's default.
+        yield from ((p.wheel_tag, _with_wheel_python(p, tags)) for p in platforms)
+        return
+    by_platform: dict[str, list[Tag]] = {}
+    for tag in tags:
+        by_platform.setdefault(tag.platform, []).append(tag)
+    for platform_tag, tags in by_platform.items():
+        if platform_tag == "any":
+            yield platform_tag, None
+            continue
+        try:
+            platform = parse_platform(platform_tag)
+        except UsageError:
+            findings.append(
+                finding(
+                    "unknown-platform-tag",
+                    f"platform tag {platform_tag} names no platform omniwheel knows",
+                    platform_tag=platform_tag,
+                    found=platform_tag,
+                )
+            )
+            continue
+        yield platform_tag, _with_wheel_python(platform, tags)
+
+
+def _with_wheel_python(platform: Platform, tags: list[Tag]) -> Platform:
+    """The platform running the CPython the wheel's best tag names (cp313t → 3.13t)."""
+    for tag in tags:
+        if re.fullmatch(r"cp3\d+", tag.interpreter):
+            free_threaded = tag.abi.endswith("t") and tag.abi.startswith("cp")
+            python = PythonTarget.parse(tag.interpreter + ("t" if free_threaded else ""))
+            try:
+                return platform.with_python(python)
+            except UsageError:
+                return platform
+    return platform
+
+
+def _judge(
+    binaries: list[BinaryMember],
+    tag: str,
+    platform: Platform | None,
+    shipped: frozenset[str],
+    wheel: Wheel,
+) -> Iterator[Finding]:
+    if platform is None:
+        for item in binaries:
+            yield finding(
+                "binary-in-pure-wheel",
+                f"a {item.binary.format} binary in a wheel tagged for any platform",
+                member=item.member,
+                platform_tag=tag,
+                found=str(wheel.filename.ordered_tags[0]),
+            )
+        return
+    rules = RULES[platform.family.name]
+    folded = frozenset(rules.fold(name) for name in shipped)
+    suffixes = platform.family.extension_suffixes(platform)
+    for item in binaries:
+        yield from rules.check(Subject(item.member, item.binary, platform, tag, folded))
+        if item.is_extension_module:
+            yield from _check_suffix(item.member, tag, suffixes)
+
+
+def _check_suffix(member: str, tag: str, suffixes: tuple[str, ...]) -> Iterator[Finding]:
+    basename = posixpath.basename(member)
+    suffix = basename[basename.index(".") :] if "." in basename else ""
+    if suffix not in suffixes:
+        yield finding(
+            "extension-suffix",
+            f"extension module suffix {suffix} is not one the target imports",
+            member=member,
+            platform_tag=tag,
+            expected=", ".join(suffixes),
+        )

@@ -1,0 +1,61 @@
+"""Findings: what a check found, with a stable code, a severity and a fix hint."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+from importlib import resources
+from typing import Any
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    severity: Severity
+    message: str
+    hint: str
+    member: str | None = None
+    platform_tag: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "severity": str(self.severity),
+            "member": self.member,
+            "platform_tag": self.platform_tag,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+
+@cache
+def _catalog() -> dict[str, dict[str, str]]:
+    text = resources.files("omniwheel.audit").joinpath("data", "findings.toml").read_text()
+    return tomllib.loads(text)
+
+
+def finding(
+    code: str,
+    message: str,
+    *,
+    member: str | None = None,
+    platform_tag: str | None = None,
+    **fields: str,
+) -> Finding:
+    """A finding of a catalogued ``code``; ``fields`` fill the hint's placeholders."""
+    entry = _catalog()[code]
+    return Finding(
+        code=code,
+        severity=Severity(entry["severity"]),
+        message=message,
+        hint=entry["hint"].format_map(fields),
+        member=member,
+        platform_tag=platform_tag,
+    )

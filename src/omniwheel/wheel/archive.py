@@ -1,0 +1,454 @@
+"""Safe, streaming access to the zip archive inside a wheel.
+
+Wheels come from strangers, so nothing in a zip header is taken on trust:
+
+* ``zipfile`` only parses the central directory (whose size it bounds by the
+  file's); member data is decoded here, from the local header on, so every
+  byte that comes out is counted.
+* Opening refuses traversal names (``..``, absolute, drive letters,
+  backslashes, NUL), links/devices/FIFOs, duplicates, encryption, compression
+  other than stored/deflate, members whose data overlaps the next member (the
+  overlapping-file zip bomb) and archives whose declared sizes exceed
+  ``Limits``.
+* Streaming then enforces that each member yields exactly its declared size and
+  CRC — decoding stops with an error at the first byte past the declared size —
+  so the declared totals checked at open bound the bytes actually decompressed,
+  however the headers lie.
+* When a RECORD row is given, the stream hashes as it goes and raises at EOF if
+  hash or size disagree.
+"""
+
+from __future__ import annotations
+
+import io
+import mmap
+import os
+import re
+import shutil
+import stat
+import struct
+import tempfile
+import zipfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from omniwheel.binaries.base import ReadableBuffer
+from omniwheel.wheel.errors import WheelError
+from omniwheel.wheel.record import FileHash, RecordEntry, new_hasher
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
+
+MiB = 1 << 20
+GiB = 1 << 30
+_CHUNK = MiB
+_LOCAL_HEADER = struct.Struct("<4sHHHHHLLLHH")
+_LOCAL_SIGNATURE = b"PK\x03\x04"
+_ZIP64_MARKER = 0xFFFFFFFF
+_FLAG_ENCRYPTED = 0x1
+_FLAG_DATA_DESCRIPTOR = 0x8
+_FLAG_UTF8 = 0x800
+_DRIVE = re.compile(r"[A-Za-z]:")
+_REFUSED_TYPES = {
+    stat.S_IFLNK: "a symbolic link",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFSOCK: "a socket",
+}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps that keep a hostile archive from exhausting disk, memory or time.
+
+    Defaults: 8 GiB of uncompressed data in all (the largest real wheels, CUDA
+    libraries, unpack to a few GiB); a compression ratio of at most 200:1 for
+    any member larger than 1 MiB (deflate tops out near 1032:1, real binaries
+    and text stay far below 200); members up to 32 MiB are handed out as bytes,
+    larger ones as an mmap of a spooled temporary file.
+    """
+
+    max_total_size: int = 8 * GiB
+    max_ratio: int = 200
+    ratio_grace: int = 1 * MiB
+    in_memory_max: int = 32 * MiB
+
+
+@dataclass(frozen=True)
+class MemberInfo:
+    """A member as the central directory declares it (sizes are enforced when read)."""
+
+    name: str
+    size: int
+    compressed_size: int
+    is_dir: bool
+    mode: int
+    """Permission bits from the Unix mode (``0o755`` …), 0 when the archive records none."""
+
+
+@dataclass(frozen=True)
+class _Entry:
+    info: zipfile.ZipInfo
+    raw_name: bytes
+    data_limit: int  # offset the member's data must end by: next header or central directory
+
+
+def _raw_name(info: zipfile.ZipInfo) -> bytes:
+    """The name bytes as stored, to compare with the local header byte for byte."""
+    return info.orig_filename.encode("utf-8" if info.flag_bits & _FLAG_UTF8 else "cp437")
+
+
+def _name_problem(info: zipfile.ZipInfo) -> str | None:
+    """Why extracting this name could write outside the target directory, if it could."""
+    name = info.orig_filename
+    if not name:
+        return "has an empty name"
+    if "\x00" in name:
+        return "has a NUL byte in its name; names must be plain relative paths"
+    if "\\" in name:
+        return "has a backslash in its name; wheel paths use '/' separators"
+    if name.startswith("/"):
+        return "is an absolute path; wheel paths are relative"
+    if _DRIVE.match(name):
+        return "starts with a drive letter; wheel paths are relative"
+    if ".." in name.split("/"):
+        return "has a '..' component; wheel paths must stay inside the install directory"
+    return None
+
+
+def _type_problem(info: zipfile.ZipInfo) -> str | None:
+    """Why this member is not a plain file or directory, if it is not."""
+    kind = stat.S_IFMT(info.external_attr >> 16)
+    if kind in _REFUSED_TYPES:
+        return f"is {_REFUSED_TYPES[kind]}; wheels may only hold regular files"
+    if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
+        return f"has unknown file type {kind:#o}; wheels may only hold regular files"
+    if kind == stat.S_IFDIR and not info.filename.endswith("/"):
+        return "is marked as a directory but its name does not end in '/'"
+    if info.filename.endswith("/") and info.file_size:
+        return f"is a directory entry holding {info.file_size} bytes; directories hold none"
+    return None
+
+
+def _storage_problem(info: zipfile.ZipInfo, limits: Limits) -> str | None:
+    """Why this member's encryption, compression or declared sizes are unacceptable."""
+    if info.flag_bits & _FLAG_ENCRYPTED:
+        return "is encrypted; wheels must not be"
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        return f"uses compression method {info.compress_type}; wheels use stored (0) or deflate (8)"
+    if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
+        return (
+            f"is stored uncompressed but declares {info.compress_size} stored bytes "
+            f"for {info.file_size} bytes of content"
+        )
+    if info.file_size > limits.ratio_grace and info.file_size > limits.max_ratio * max(
+        info.compress_size, 1
+    ):
+        return (
+            f"expands {info.compress_size} bytes to {info.file_size} "
+            f"(more than {limits.max_ratio}:1): refusing a likely zip bomb"
+        )
+    return None
+
+
+class WheelArchive:
+    """An open wheel zip, checked member by member before anything is read."""
+
+    def __init__(self, path: str | os.PathLike[str], limits: Limits | None = None) -> None:
+        self.path = Path(path)
+        self.name = self.path.name
+        self.limits = limits or Limits()
+        try:
+            self._file = self.path.open("rb")
+        except OSError as exc:
+            raise WheelError(self.name, f"cannot be opened: {exc.strerror or exc}") from exc
+        try:
+            self._entries = self._read_directory()
+        except BaseException:
+            self._file.close()
+            raise
+
+    def _read_directory(self) -> dict[str, _Entry]:
+        try:
+            with zipfile.ZipFile(self._file) as archive:
+                infos = archive.infolist()
+                directory_start = archive.start_dir
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, struct.error) as exc:
+            raise WheelError(
+                self.name, f"is not a readable zip archive (truncated or corrupt?): {exc}"
+            ) from exc
+        except NotImplementedError as exc:
+            raise WheelError(self.name, f"uses an unsupported zip feature: {exc}") from exc
+
+        total = 0
+        entries: dict[str, _Entry] = {}
+        ordered = sorted(infos, key=lambda info: info.header_offset)
+        for index, info in enumerate(ordered):
+            problem = (
+                _name_problem(info) or _type_problem(info) or _storage_problem(info, self.limits)
+            )
+            if problem is None and info.filename in entries:
+                problem = "appears twice in the archive; member names must be unique"
+            raw_name = _raw_name(info)
+            following = ordered[index + 1 : index + 2]
+            limit = following[0].header_offset if following else directory_start
+            if problem is None and not (
+                info.header_offset >= 0
+                and info.header_offset + _LOCAL_HEADER.size + len(raw_name) + info.compress_size
+                <= limit
+            ):
+                problem = "overlaps the next member or the central directory (corrupt or zip bomb)"
+            if problem is not None:
+                raise WheelError(self.name, problem, info.orig_filename)
+            total += info.file_size
+            entries[info.filename] = _Entry(info, raw_name, limit)
+        if total > self.limits.max_total_size:
+            raise WheelError(
+                self.name,
+                f"unpacks to {total} bytes, more than the limit of "
+                f"{self.limits.max_total_size}; raise Limits.max_total_size if it is genuine",
+            )
+        # Restore archive order for listings: installers and RECORD follow it.
+        return {info.filename: entries[info.filename] for info in infos}
+
+    def members(self) -> tuple[MemberInfo, ...]:
+        """All members in archive order."""
+        return tuple(
+            MemberInfo(
+                name=name,
+                size=entry.info.file_size,
+                compressed_size=entry.info.compress_size,
+                is_dir=name.endswith("/"),
+                mode=stat.S_IMODE(entry.info.external_attr >> 16),
+            )
+            for name, entry in self._entries.items()
+        )
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def _entry(self, name: str) -> _Entry:
+        try:
+            return self._entries[name]
+        except KeyError:
+            raise WheelError(self.name, "is not in the archive", name) from None
+
+    def open_member(self, name: str, expected: RecordEntry | None = None) -> MemberStream:
+        """A stream of the member's bytes, verified (size, CRC, RECORD row) at EOF."""
+        return MemberStream(self, self._entry(name), expected)
+
+    def read_bytes(self, name: str, expected: RecordEntry | None = None) -> bytes:
+        """The whole member as bytes, for metadata files; refuses ones over ``in_memory_max``."""
+        size = self._entry(name).info.file_size
+        if size > self.limits.in_memory_max:
+            raise WheelError(
+                self.name,
+                f"declares {size} bytes, more than the {self.limits.in_memory_max} "
+                "a metadata file may hold",
+                name,
+            )
+        with self.open_member(name, expected) as stream:
+            return stream.readall()
+
+    @contextmanager
+    def member_buffer(
+        self, name: str, expected: RecordEntry | None = None
+    ) -> Iterator[ReadableBuffer]:
+        """The member's bytes for binary parsing, fully verified before they are handed out.
+
+        Small members come as ``bytes``; larger ones are spooled to a temporary
+        file and mapped read-only, so resident memory stays bounded. Release any
+        memoryview of the buffer before the ``with`` block ends.
+        """
+        if self._entry(name).info.file_size <= self.limits.in_memory_max:
+            yield self.read_bytes(name, expected)
+            return
+        with tempfile.TemporaryFile() as spool:
+            with self.open_member(name, expected) as stream:
+                shutil.copyfileobj(stream, spool, _CHUNK)
+            spool.flush()
+            with mmap.mmap(spool.fileno(), 0, access=mmap.ACCESS_READ) as view:
+                yield view
+
+    def _read_at(self, offset: int, size: int) -> bytes:
+        self._file.seek(offset)
+        return self._file.read(size)
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> WheelArchive:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class MemberStream(io.RawIOBase):
+    """Decodes one member, counting, CRC-checking and hashing every byte it yields."""
+
+    def __init__(self, archive: WheelArchive, entry: _Entry, expected: RecordEntry | None) -> None:
+        super().__init__()
+        self._archive = archive
+        self._info = entry.info
+        self._expected = expected
+        self._hasher = (
+            new_hasher(expected.hash.algorithm)
+            if expected is not None and expected.hash is not None
+            else None
+        )
+        self._position = self._data_offset(entry)
+        self._compressed_left = entry.info.compress_size
+        self._inflater = (
+            zlib.decompressobj(-zlib.MAX_WBITS)
+            if entry.info.compress_type == zipfile.ZIP_DEFLATED
+            else None
+        )
+        self._produced = 0
+        self._crc = 0
+        self._pending = b""
+        self._finished = False
+
+    def _fail(self, problem: str) -> WheelError:
+        return WheelError(self._archive.name, problem, self._info.orig_filename)
+
+    def _data_offset(self, entry: _Entry) -> int:
+        """Check the local header against the central directory; return where data starts."""
+        info = entry.info
+        header = self._archive._read_at(info.header_offset, _LOCAL_HEADER.size)
+        if len(header) != _LOCAL_HEADER.size or header[:4] != _LOCAL_SIGNATURE:
+            raise self._fail("has no local header where the central directory points")
+        (_, _, flags, method, _, _, crc, compressed, size, name_length, extra_length) = (
+            _LOCAL_HEADER.unpack(header)
+        )
+        name = self._archive._read_at(info.header_offset + _LOCAL_HEADER.size, name_length)
+        if name != entry.raw_name:
+            raise self._fail(f"local header names {name!r}; the central directory disagrees")
+        if flags & _FLAG_ENCRYPTED:
+            raise self._fail("is encrypted; wheels must not be")
+        declared = (crc, compressed, size)
+        if method != info.compress_type or (
+            not flags & _FLAG_DATA_DESCRIPTOR
+            and _ZIP64_MARKER not in (compressed, size)
+            and declared != (info.CRC, info.compress_size, info.file_size)
+        ):
+            raise self._fail(
+                "local header (method, CRC or sizes) disagrees with the central directory"
+            )
+        start: int = info.header_offset + _LOCAL_HEADER.size + name_length + extra_length
+        if start + info.compress_size > entry.data_limit:
+            raise self._fail("data runs into the next member or the central directory")
+        return start
+
+    def readable(self) -> bool:
+        return True
+
+    def _read_compressed(self, size: int) -> bytes:
+        size = min(size, self._compressed_left)
+        data = self._archive._read_at(self._position, size)
+        if len(data) != size:
+            raise self._fail("data is cut short: the archive is truncated")
+        self._position += size
+        self._compressed_left -= size
+        return data
+
+    def _inflate(self, inflater: zlib._Decompress, limit: int) -> bytes:
+        """Decoded bytes (at most ``limit`` but for a final flush); ``b""`` at stream end."""
+        try:
+            while not inflater.eof:
+                if inflater.unconsumed_tail:
+                    source = inflater.unconsumed_tail
+                elif self._compressed_left:
+                    source = self._read_compressed(_CHUNK)
+                else:
+                    # All input is inside the inflater: only a few pending bytes remain.
+                    data = inflater.flush()
+                    if not inflater.eof:
+                        raise self._fail("deflate data ends before the stream does (truncated)")
+                    return data
+                data = inflater.decompress(source, limit)
+                if data:
+                    return data
+                if len(inflater.unconsumed_tail) >= len(source):
+                    raise self._fail("deflate data is corrupt: decoding makes no progress")
+        except zlib.error as exc:
+            raise self._fail(f"deflate data is corrupt: {exc}") from exc
+        if inflater.unused_data or self._compressed_left:
+            raise self._fail("has bytes after the end of its deflate stream")
+        return b""
+
+    def _decode(self, limit: int) -> bytes:
+        """The next decoded bytes, counted, CRC-checked and hashed; ``b""`` at the end."""
+        if self._inflater is not None:
+            data = self._inflate(self._inflater, limit)
+        else:
+            data = self._read_compressed(limit)
+        self._produced += len(data)
+        if self._produced > self._info.file_size:
+            raise self._fail(
+                f"holds more than the {self._info.file_size} bytes its zip header declares"
+            )
+        self._crc = zlib.crc32(data, self._crc)
+        if self._hasher is not None:
+            self._hasher.update(data)
+        return data
+
+    def _next_chunk(self, limit: int) -> bytes:
+        limit = min(limit, _CHUNK)
+        if limit <= 0:
+            return b""
+        if not self._pending:
+            if self._finished:
+                return b""
+            self._pending = self._decode(limit)
+            if not self._pending:
+                self._finish()
+                return b""
+        data, self._pending = self._pending[:limit], self._pending[limit:]
+        return data
+
+    def _finish(self) -> None:
+        """At EOF: the data must match every size and digest declared for it."""
+        info = self._info
+        if self._produced != info.file_size:
+            raise self._fail(
+                f"holds {self._produced} bytes but its zip header declares {info.file_size}"
+            )
+        if self._crc != info.CRC:
+            raise self._fail("fails its CRC-32 check: the data is corrupt")
+        expected = self._expected
+        if expected is not None and expected.size not in (None, self._produced):
+            raise self._fail(f"is {self._produced} bytes but RECORD says {expected.size}")
+        if self._hasher is not None and expected is not None and expected.hash is not None:
+            actual = FileHash(expected.hash.algorithm, self._hasher.digest())
+            if actual != expected.hash:
+                raise self._fail(f"hashes to {actual} but RECORD says {expected.hash}")
+        self._finished = True
+
+    def readinto(self, buffer: WriteableBuffer, /) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self._next_chunk(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+    def readall(self) -> bytes:
+        chunks = []
+        while chunk := self._next_chunk(_CHUNK):
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        if size is None or size < 0:
+            return self.readall()
+        return self._next_chunk(size)
