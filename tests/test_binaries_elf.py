@@ -104,7 +104,10 @@ Builds = dict[str, Path]
 
 
 def _run(*command: str | Path) -> None:
-    subprocess.run([str(part) for part in command], check=True, capture_output=True)
+    args = [str(part) for part in command]
+    result = subprocess.run(args, capture_output=True, text=True, check=False)
+    if result.returncode:
+        pytest.fail(f"{' '.join(args)} failed:\n{result.stderr}")
 
 
 def _require(*tools: str) -> None:
@@ -147,8 +150,15 @@ def native(tmp_path_factory: pytest.TempPathFactory) -> Builds:
     so = ["gcc", "-shared", "-fPIC"]
     out: Builds = {name: d / name for name in ("runpath.so", "rpath.so", "cxx.so", "pie", "exe")}
     _run(*so, "-o", out["runpath.so"], d / "lib.c", "-Wl,-soname,libdemo.so.1", rpath)
-    _run(*so, "-o", out["rpath.so"], d / "lib.c", "-Wl,-soname,libdemo.so.1", rpath,
-         "-Wl,--disable-new-dtags")  # fmt: skip
+    _run(
+        *so,
+        "-o",
+        out["rpath.so"],
+        d / "lib.c",
+        "-Wl,-soname,libdemo.so.1",
+        rpath,
+        "-Wl,--disable-new-dtags",
+    )
     _run("g++", "-shared", "-fPIC", "-o", out["cxx.so"], d / "cxx.cpp")
     _run("gcc", "-o", out["pie"], d / "main.c")
     _run("gcc", "-no-pie", "-o", out["exe"], d / "main.c")
@@ -164,8 +174,16 @@ def native(tmp_path_factory: pytest.TempPathFactory) -> Builds:
     out["musl_ext.so"] = d / "musl_ext.so"
     _run(*so, "-nostdlib", "-o", out["musl_ext.so"], d / "ext.c", musl)
     out["musl_exe"] = d / "musl_exe"
-    _run("gcc", "-nostdlib", "-o", out["musl_exe"], d / "nolibc_main.c", musl, "-Wl,-e,main",
-         "-Wl,--dynamic-linker=/lib/ld-musl-x86_64.so.1")  # fmt: skip
+    _run(
+        "gcc",
+        "-nostdlib",
+        "-o",
+        out["musl_exe"],
+        d / "nolibc_main.c",
+        musl,
+        "-Wl,-e,main",
+        "-Wl,--dynamic-linker=/lib/ld-musl-x86_64.so.1",
+    )
     return out
 
 
@@ -178,16 +196,32 @@ def cross(tmp_path_factory: pytest.TempPathFactory) -> Builds:
     out: Builds = {}
 
     def link(triple: str, output: Path, *args: str | Path) -> Path:
-        _run("clang-14", "-target", triple, "-nostdlib", "-shared", "-fPIC", "-fuse-ld=lld",
-             "-o", output, *args)  # fmt: skip
+        _run(
+            "clang-14",
+            "-target",
+            triple,
+            "-nostdlib",
+            "-shared",
+            "-fPIC",
+            "-fuse-ld=lld",
+            "-o",
+            output,
+            *args,
+        )
         return output
 
     for triple in CROSS_TARGETS:
-        stub = link(triple, d / f"{triple}-libc.so.6", d / "stub.c", "-Wl,-soname,libc.so.6",
-                    f"-Wl,--version-script={d / 'stub.map'}")  # fmt: skip
+        stub = link(
+            triple,
+            d / f"{triple}-libc.so.6",
+            d / "stub.c",
+            "-Wl,-soname,libc.so.6",
+            f"-Wl,--version-script={d / 'stub.map'}",
+        )
         for style in HASH_STYLES:
-            path = link(triple, d / f"{triple}_{style}.so", d / "ext.c", stub,
-                        f"-Wl,--hash-style={style}")  # fmt: skip
+            path = link(
+                triple, d / f"{triple}_{style}.so", d / "ext.c", stub, f"-Wl,--hash-style={style}"
+            )
             out[path.name] = path
             out[f"{triple}_{style}_stripped.so"] = _strip_sections(path)
     # ld.lld-14 cannot link s390x, so that one is a relocatable object.
@@ -219,8 +253,11 @@ def _parse(path: Path) -> ElfFile:
 def test_shared_library_with_soname_and_runpath(native: Builds) -> None:
     elf = _parse(native["runpath.so"])
     assert (elf.format, elf.architectures, elf.arch, elf.e_machine) == (
-        "elf", ("x86_64",), "x86_64", 62,
-    )  # fmt: skip
+        "elf",
+        ("x86_64",),
+        "x86_64",
+        62,
+    )
     assert (elf.elf_class, elf.endianness, elf.e_type, elf.osabi) == (64, "little", "dyn", "sysv")
     assert elf.soname == "libdemo.so.1"
     assert elf.needed == ("libc.so.6",)
@@ -320,8 +357,11 @@ def test_cross_targets(cross: Builds, triple: str, style: str, stripped: bool) -
     elf = _parse(cross[f"{triple}_{style}{'_stripped' if stripped else ''}.so"])
     arch, elf_class, endianness, machine = CROSS_TARGETS[triple]
     assert (elf.arch, elf.elf_class, elf.endianness, elf.e_machine) == (
-        arch, elf_class, endianness, machine,
-    )  # fmt: skip
+        arch,
+        elf_class,
+        endianness,
+        machine,
+    )
     assert elf.e_type == "dyn"
     assert elf.needed == ("libc.so.6",)
     assert dict(elf.version_requirements) == {"libc.so.6": ("GLIBC_2.17",)}
@@ -334,8 +374,12 @@ def test_cross_targets(cross: Builds, triple: str, style: str, stripped: bool) -
 def test_s390x_object(cross: Builds) -> None:
     elf = _parse(cross["s390x.o"])
     assert (elf.arch, elf.elf_class, elf.endianness, elf.e_machine, elf.e_type) == (
-        "s390x", 64, "big", 22, "rel",
-    )  # fmt: skip
+        "s390x",
+        64,
+        "big",
+        22,
+        "rel",
+    )
     assert (elf.needed, elf.pyinit_exports, elf.libc) == ((), (), None)
 
 
@@ -497,10 +541,12 @@ def test_to_json(native: Builds) -> None:
 # -- malformed input -------------------------------------------------------------------
 
 
-def _dynamic_entry(data: bytes, tag: int) -> int:
+def _dynamic_entry(data: bytes | bytearray, tag: int) -> int:
     """File offset of the first ``tag`` entry in PT_DYNAMIC of a little-endian ELF64 file."""
-    phoff, phentsize, phnum = (struct.unpack_from("<Q", data, 0x20)[0],
-                               *struct.unpack_from("<HH", data, 0x36))  # fmt: skip
+    phoff, phentsize, phnum = (
+        struct.unpack_from("<Q", data, 0x20)[0],
+        *struct.unpack_from("<HH", data, 0x36),
+    )
     for index in range(phnum):
         p_type, _, p_offset = struct.unpack_from("<IIQ", data, phoff + index * phentsize)
         if p_type == 2:

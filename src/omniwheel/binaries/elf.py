@@ -14,7 +14,6 @@ import re
 import struct
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any, Final, NamedTuple
 
 from omniwheel.binaries.base import BinaryParseError, ReadableBuffer
@@ -171,7 +170,15 @@ class _StringTable(NamedTuple):
 
 @dataclass(frozen=True)
 class ElfFile:
-    """What an ELF binary asks of the system that loads it."""
+    """What an ELF binary asks of the system that loads it.
+
+    ``e_type`` is ``"exec"``, ``"dyn"`` (shared library or PIE), ``"rel"``, ``"core"``
+    or ``"et_0x..."``; ``osabi`` is the EI_OSABI name (``"sysv"``, ``"gnu"``, ...);
+    ``arch`` uses the wheel-tag machine names, ``"em_<n>"`` for machines without one.
+    ``version_requirements`` maps each library named in DT_VERNEED to the symbol
+    versions needed from it, in file order; treat it as read-only. ``libc`` is
+    ``"glibc"``, ``"musl"``, ``"bionic"`` or ``None`` (no evidence either way).
+    """
 
     elf_class: int
     endianness: str
@@ -291,7 +298,10 @@ def _align(value: int, alignment: int) -> int:
 
 
 def _split_path(values: list[str]) -> tuple[str, ...]:
-    """DT_RPATH/DT_RUNPATH hold ':'-separated directories; empty entries are kept."""
+    """Split DT_RPATH/DT_RUNPATH on ':'.
+
+    An empty entry inside the list is kept: the loader reads it as the current directory.
+    """
     return tuple(entry for value in values if value for entry in value.split(":"))
 
 
@@ -418,9 +428,11 @@ class _Parser:
 
         def texts(tag: int, what: str) -> list[str]:
             values = dynamic.get(tag, [])
-            if values and strings is None:
+            if not values:
+                return []
+            if strings is None:
                 raise ElfError(f"dynamic segment has {what} but no DT_STRTAB")
-            return [self.string(strings, value, what) for value in values] if strings else []
+            return [self.string(strings, value, what) for value in values]
 
         needed = tuple(dict.fromkeys(texts(_DT_NEEDED, "DT_NEEDED")))
         soname = next(iter(texts(_DT_SONAME, "DT_SONAME")), None)
@@ -481,7 +493,7 @@ class _Parser:
         """Walk the DT_VERNEED chain: library file -> version names it must define."""
         needs: dict[str, dict[str, None]] = {}
         if _DT_VERNEED not in dynamic:
-            return MappingProxyType({})
+            return {}
         if strings is None:
             raise ElfError("dynamic segment has DT_VERNEED but no DT_STRTAB")
         offset = self.file_offset(dynamic[_DT_VERNEED][0], "DT_VERNEED")
@@ -504,7 +516,7 @@ class _Parser:
             if not next_need:
                 break
             offset += next_need
-        return MappingProxyType({library: tuple(names) for library, names in needs.items()})
+        return {library: tuple(names) for library, names in needs.items()}
 
     @staticmethod
     def spend(budget: int, offset: int) -> int:

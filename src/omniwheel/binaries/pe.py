@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import struct
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from omniwheel.binaries.base import BinaryParseError, ReadableBuffer
 
@@ -206,13 +206,24 @@ def _unpack(layout: struct.Struct, view: memoryview, offset: int, what: str) -> 
     return layout.unpack_from(view, offset)
 
 
+class _Span(NamedTuple):
+    """RVAs ``[start, stop)`` live at file offset ``offset``; the file has them up to ``end``."""
+
+    start: int
+    stop: int
+    offset: int
+    end: int
+    name: str
+
+
 class _Image:
     """The headers of one image plus the RVA mapping the directory readers share."""
 
     def __init__(self, view: memoryview) -> None:
         self.view = view
-        self.sections: tuple[PeSection, ...] = ()
-        self.size_of_headers = 0
+        self.spans: list[_Span] = []
+        # Consecutive lookups (export names, say) mostly hit the same section.
+        self.last_span = _Span(0, 0, 0, 0, "")
 
     def parse(self) -> PeFile:
         view = self.view
@@ -238,7 +249,7 @@ class _Image:
         (image_base,) = base_layout.unpack_from(view, optional + base_offset)
         subsystem_version = _U16_PAIR.unpack_from(view, optional + _SUBSYSTEM_VERSION_OFFSET)
         subsystem, dll_characteristics = _U16_PAIR.unpack_from(view, optional + _SUBSYSTEM_OFFSET)
-        (self.size_of_headers,) = _U32.unpack_from(view, optional + _SIZE_OF_HEADERS_OFFSET)
+        (size_of_headers,) = _U32.unpack_from(view, optional + _SIZE_OF_HEADERS_OFFSET)
         (n_directories,) = _U32.unpack_from(view, optional + count_offset)
         n_directories = min(n_directories, _MAX_DIRECTORIES)
         if directories_offset + _DATA_DIRECTORY.size * n_directories > optional_size:
@@ -251,7 +262,21 @@ class _Image:
                 _DATA_DIRECTORY.size,
             )
         )
-        self.sections = self._section_table(optional + optional_size, n_sections)
+        sections = self._section_table(optional + optional_size, n_sections)
+        file_size = len(view)
+        self.spans = [
+            _Span(
+                s.virtual_address,
+                s.virtual_address + max(s.virtual_size, s.raw_size),
+                s.raw_offset,
+                min(s.raw_offset + s.raw_size, file_size),
+                s.name,
+            )
+            for s in sections
+        ]
+        # The headers are mapped at RVA 0 as they are in the file; sections take precedence.
+        headers_end = min(size_of_headers, file_size)
+        self.spans.append(_Span(0, headers_end, 0, headers_end, "the headers"))
 
         def directory(index: int) -> PeDataDirectory | None:
             entry = directories[index] if index < len(directories) else None
@@ -270,7 +295,7 @@ class _Image:
             subsystem_version=subsystem_version,
             dll_characteristics=dll_characteristics,
             image_base=image_base,
-            sections=self.sections,
+            sections=sections,
             data_directories=directories,
             imports=self._imports(imports.rva) if imports else (),
             delay_imports=self._delay_imports(delay.rva, image_base) if delay else (),
@@ -298,18 +323,16 @@ class _Image:
 
     def _locate(self, rva: int) -> tuple[int, int]:
         """Map an RVA to ``(file offset, end of the file bytes backing it)``."""
-        file_size = len(self.view)
-        for s in self.sections:
-            delta = rva - s.virtual_address
-            if 0 <= delta < max(s.virtual_size, s.raw_size):
-                end = min(s.raw_offset + s.raw_size, file_size)
-                if s.raw_offset + delta >= end:
-                    raise PeError(f"RVA 0x{rva:x} lies in a part of {s.name} the file lacks")
-                return s.raw_offset + delta, end
-        headers_end = min(self.size_of_headers, file_size)
-        if rva < headers_end:
-            return rva, headers_end
-        raise PeError(f"RVA 0x{rva:x} is in no section of the file")
+        span = self.last_span
+        if not span.start <= rva < span.stop:
+            found = next((s for s in self.spans if s.start <= rva < s.stop), None)
+            if found is None:
+                raise PeError(f"RVA 0x{rva:x} is in no section of the file")
+            span = self.last_span = found
+        offset = span.offset + rva - span.start
+        if offset >= span.end:
+            raise PeError(f"RVA 0x{rva:x} lies in a part of {span.name} the file lacks")
+        return offset, span.end
 
     def _read(self, layout: struct.Struct, rva: int, what: str) -> tuple[Any, ...]:
         offset, end = self._locate(rva)

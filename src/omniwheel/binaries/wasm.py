@@ -232,6 +232,9 @@ class _Reader:
     def uleb(self, bits: int = 32) -> int:
         """An unsigned LEB128 of at most ``ceil(bits / 7)`` bytes whose value fits ``bits``."""
         start = self.pos
+        if start < self.end and self.view[start] < 0x80:  # the common one-byte case, inline
+            self.pos += 1
+            return self.view[start]
         result = 0
         for shift in range(0, bits, 7):
             byte = self.byte()
@@ -250,22 +253,25 @@ class _Reader:
                 return
         raise WasmError(f"LEB128 at offset 0x{start:x} is longer than s33 allows")
 
+    def skip(self, size: int, what: str) -> int:
+        """Skip the next ``size`` bytes, which must all be there; return where they start."""
+        start = self.pos
+        if size > self.end - start:
+            raise WasmError(
+                f"{what} at offset 0x{start:x} claims {size} bytes, only {self.end - start} remain"
+            )
+        self.pos = start + size
+        return start
+
     def sub(self, size: int, what: str) -> _Reader:
         """A reader over the next ``size`` bytes, which this reader then skips."""
-        if size > self.end - self.pos:
-            raise WasmError(
-                f"{what} at offset 0x{self.pos:x} claims {size} bytes, "
-                f"only {self.end - self.pos} remain"
-            )
-        inner = _Reader(self.view, self.pos, self.pos + size)
-        self.pos += size
-        return inner
+        start = self.skip(size, what)
+        return _Reader(self.view, start, self.pos)
 
     def name(self) -> str:
-        start = self.pos
-        raw = self.sub(self.uleb(), "name")
+        start = self.skip(self.uleb(), "name")
         try:
-            return str(self.view[raw.pos : raw.end], "utf-8")
+            return str(self.view[start : self.pos], "utf-8")
         except UnicodeDecodeError:
             raise WasmError(f"name at offset 0x{start:x} is not valid UTF-8") from None
 
