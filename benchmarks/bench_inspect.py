@@ -12,7 +12,7 @@ ratio. Fetch the large wheel with `pip download torch==2.13.0 --no-deps`; auditw
 from __future__ import annotations
 
 import argparse
-import resource
+import os
 import shutil
 import subprocess
 import sys
@@ -21,15 +21,13 @@ from pathlib import Path
 
 
 def measure(command: list[str]) -> tuple[float, float, int]:
-    """Wall seconds, peak RSS in MiB of the child, exit code."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Wall seconds, peak RSS in MiB of this child alone (wait4), exit code."""
     start = time.perf_counter()
-    result = subprocess.run(command, capture_output=True, check=False)
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
     elapsed = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    # ru_maxrss of children is the max over all children so far: run the tools
-    # smallest-first per wheel and report it as an upper bound when it did not rise.
-    return elapsed, max(peak, before) / 1024, result.returncode
+    child.returncode = os.waitstatus_to_exitcode(status)
+    return elapsed, usage.ru_maxrss / 1024, child.returncode
 
 
 def main() -> None:
@@ -38,8 +36,11 @@ def main() -> None:
     parser.add_argument("--auditwheel", default=shutil.which("auditwheel") or "auditwheel")
     args = parser.parse_args()
     print(f"{'wheel':60} {'MB':>6} {'omniwheel s':>12} {'auditwheel s':>13} {'ratio':>7}")
+    print("(ratio = auditwheel time / omniwheel time; RSS is omniwheel / auditwheel)")
     for wheel in args.wheels:
-        wheel.read_bytes()  # warm the page cache for both tools alike
+        with wheel.open("rb") as handle:  # warm the page cache for both tools alike,
+            while handle.read(1 << 20):  # in chunks: a child inherits our peak RSS
+                pass
         ours, our_rss, our_code = measure(
             [sys.executable, "-m", "omniwheel", "inspect", "--json", str(wheel)]
         )
@@ -47,8 +48,7 @@ def main() -> None:
         size = wheel.stat().st_size / 1e6
         print(
             f"{wheel.name[:60]:60} {size:6.1f} {ours:12.2f} {theirs:13.2f} {theirs / ours:6.1f}x"
-            f"   (exit {our_code}/{their_code}; peak RSS so far: ours {our_rss:.0f} MiB,"
-            f" both {their_rss:.0f} MiB)"
+            f"   exit {our_code}/{their_code}, peak RSS {our_rss:.0f} / {their_rss:.0f} MiB"
         )
 
 

@@ -24,6 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fuzzing import mutate, mutations, positions_in
 from omniwheel.binaries.base import Binary
 from omniwheel.binaries.elf import ElfError, ElfFile, parse_elf
 
@@ -641,34 +642,14 @@ FUZZ_FILES = (
     "android_note.o",
 )
 
-_position = st.one_of(st.integers(0, 1023), st.integers(0, 1 << 20))
-_mutation = st.one_of(
-    st.tuples(st.just("flip"), _position, st.integers(0, 7)),
-    st.tuples(
-        st.just("write"),
-        _position,
-        st.one_of(
-            st.sampled_from([b"\xff" * 4, b"\x00" * 4, b"\xff" * 8, b"\x7f\xff\xff\xff", b"\x01"]),
-            st.binary(min_size=1, max_size=8),
-        ),
-    ),
-    st.tuples(st.just("truncate"), _position),
-    st.tuples(st.just("extend"), st.binary(max_size=64)),
+# Half the edits land in the first KiB (ELF header, program headers); positions wrap around
+# the file, so the rest spread over all of it. Instead of aligned words, these snippets go in
+# anywhere: all-ones and all-zeros words and quads, big-endian INT32_MAX, a lone 1.
+_EDITS = mutations(
+    positions_in(range(1024), range(1 << 20)),
+    words=(),
+    snippets=(b"\xff" * 4, b"\x00" * 4, b"\xff" * 8, b"\x7f\xff\xff\xff", b"\x01"),
 )
-
-
-def _mutate(data: bytearray, mutation: tuple[Any, ...]) -> None:
-    kind, *args = mutation
-    if kind == "extend":
-        data.extend(args[0])
-    elif data:
-        position = args[0] % len(data)
-        if kind == "flip":
-            data[position] ^= 1 << args[1]
-        elif kind == "write":
-            data[position : position + len(args[1])] = args[1]
-        else:
-            del data[position:]
 
 
 @functools.cache
@@ -687,15 +668,11 @@ def fuzz_corpus(native: Builds, cross: Builds) -> Builds:
     deadline=timedelta(milliseconds=500),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-@given(name=st.sampled_from(FUZZ_FILES), mutations=st.lists(_mutation, max_size=6))
-def test_fuzzed_input_raises_only_elf_error(
-    fuzz_corpus: Builds, name: str, mutations: list[tuple[Any, ...]]
-) -> None:
-    data = bytearray(_contents(fuzz_corpus[name]))
-    for mutation in mutations:
-        _mutate(data, mutation)
+@given(data=st.data())
+def test_fuzzed_input_raises_only_elf_error(fuzz_corpus: Builds, data: st.DataObject) -> None:
+    original = _contents(fuzz_corpus[data.draw(st.sampled_from(FUZZ_FILES))])
     try:
-        elf = parse_elf(data)
+        elf = parse_elf(mutate(data, original, _EDITS, min_edits=0, max_edits=6))
     except ElfError:
         return
     json.dumps(elf.to_json())

@@ -16,7 +16,6 @@ import re
 import shutil
 import struct
 import subprocess
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fuzzing import mutate, mutations, positions_in
 from omniwheel.binaries.base import Binary, BinaryParseError
 from omniwheel.binaries.macho import MachODylib, MachOError, MachOFile, parse_macho
 
@@ -658,44 +658,6 @@ def test_load_commands_must_fit(built: Built) -> None:
 # --- fuzz ---------------------------------------------------------------------------------------
 
 FUZZED = ["ios", "macos_arm64", "universal", "fat64", "exports_trie", "ppc", "obj_armv7k"]
-INTERESTING = [0, 1, 0x7F, 0x80, 0xFF, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF]
-
-
-@st.composite
-def _mutation(draw: st.DrawFn, size: int) -> Callable[[bytearray], None]:
-    # Half the edits land in the headers and load commands, where almost all structure lives.
-    where = draw(st.one_of(st.integers(0, min(size, 2048) - 1), st.integers(0, size - 1)))
-    kind = draw(st.sampled_from(["flip", "bytes", "word", "truncate", "extend"]))
-    if kind == "flip":
-        bit = draw(st.integers(0, 7))
-
-        def edit(data: bytearray) -> None:
-            if where < len(data):
-                data[where] ^= 1 << bit
-    elif kind == "bytes":
-        new = draw(st.binary(min_size=1, max_size=8))
-
-        def edit(data: bytearray) -> None:
-            data[where : where + len(new)] = new[: max(0, len(data) - where)]
-    elif kind == "word":
-        value = draw(st.sampled_from(INTERESTING))
-        layout = draw(st.sampled_from(["<I", ">I"]))
-
-        def edit(data: bytearray) -> None:
-            at = where & ~3
-            if at + 4 <= len(data):
-                struct.pack_into(layout, data, at, value)
-    elif kind == "truncate":
-
-        def edit(data: bytearray) -> None:
-            del data[where:]
-    else:
-        tail = draw(st.binary(min_size=1, max_size=64))
-
-        def edit(data: bytearray) -> None:
-            data.extend(tail)
-
-    return edit
 
 
 @pytest.fixture(scope="session")
@@ -714,12 +676,13 @@ def fuzz_inputs(built: Built) -> dict[str, bytes]:
 def test_fuzz_mutated_binaries_raise_only_macho_error(
     fuzz_inputs: dict[str, bytes], data: st.DataObject
 ) -> None:
-    name = data.draw(st.sampled_from(FUZZED))
-    mutated = bytearray(fuzz_inputs[name])
-    for edit in data.draw(st.lists(_mutation(len(mutated)), min_size=1, max_size=4)):
-        edit(mutated)
+    original = fuzz_inputs[data.draw(st.sampled_from(FUZZED))]
+    # Half the edits land in the headers and load commands, where almost all structure lives.
+    where = positions_in(range(min(len(original), 2048)), range(len(original)))
+    # Words go in both byte orders: fat headers and PowerPC slices are big-endian.
+    mutated = mutate(data, original, mutations(where))
     as_view = data.draw(st.booleans(), label="memoryview")  # _find has its own memoryview path
     try:
-        parse_macho(memoryview(mutated) if as_view else bytes(mutated))
+        parse_macho(memoryview(mutated) if as_view else mutated)
     except BinaryParseError as error:
         assert isinstance(error, MachOError)

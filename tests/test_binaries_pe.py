@@ -14,7 +14,6 @@ import mmap
 import shutil
 import struct
 import subprocess
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fuzzing import INTERESTING_WORDS, mutate, mutations, positions_in
 from omniwheel.binaries.base import BinaryParseError
 from omniwheel.binaries.pe import PeError, PeFile, parse_pe
 
@@ -245,6 +245,7 @@ def test_chpe_metadata_marks_arm64ec(lld: Built) -> None:
 
 def _readobj(path: Path) -> tuple[list[str], list[str], list[str]]:
     """Imported, delay-imported and exported names as llvm-readobj-14 lists them."""
+    _need(READOBJ)
     imports: list[str] = []
     delay: list[str] = []
     exports: list[str] = []
@@ -418,43 +419,8 @@ def test_not_pe(data: bytes, message: str) -> None:
 # --- fuzz ---------------------------------------------------------------------------------------
 
 FUZZED = ["foo_arm64.pyd", "foo_arm32.pyd", "ec.dll", "foo.cp312-win_amd64.pyd"]
-INTERESTING = [0, 1, 0x7F, 0x80, 0xFF, 0x1000, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF]
-
-
-@st.composite
-def _mutation(draw: st.DrawFn, hot: list[range]) -> Callable[[bytearray], None]:
-    # Most edits land in the headers or the directories, where the reader looks.
-    where = draw(st.sampled_from(hot).flatmap(lambda r: st.integers(r.start, r.stop - 1)))
-    kind = draw(st.sampled_from(["flip", "bytes", "word", "truncate", "extend"]))
-    if kind == "flip":
-        bit = draw(st.integers(0, 7))
-
-        def edit(data: bytearray) -> None:
-            if where < len(data):
-                data[where] ^= 1 << bit
-    elif kind == "bytes":
-        new = draw(st.binary(min_size=1, max_size=8))
-
-        def edit(data: bytearray) -> None:
-            data[where : where + len(new)] = new[: max(0, len(data) - where)]
-    elif kind == "word":
-        value = draw(st.sampled_from(INTERESTING))
-
-        def edit(data: bytearray) -> None:
-            at = where & ~3
-            if at + 4 <= len(data):
-                struct.pack_into("<I", data, at, value)
-    elif kind == "truncate":
-
-        def edit(data: bytearray) -> None:
-            del data[where:]
-    else:
-        tail = draw(st.binary(min_size=1, max_size=64))
-
-        def edit(data: bytearray) -> None:
-            data.extend(tail)
-
-    return edit
+# PE is little-endian only; 0x1000 is the usual section alignment.
+WORDS = (*INTERESTING_WORDS, 0x1000)
 
 
 def _hot_ranges(data: bytes) -> list[range]:
@@ -489,10 +455,9 @@ def test_fuzz_mutated_images_raise_only_pe_error(
     fuzz_inputs: dict[str, tuple[bytes, list[range]]], data: st.DataObject
 ) -> None:
     original, hot = fuzz_inputs[data.draw(st.sampled_from(FUZZED))]
-    mutated = bytearray(original)
-    for edit in data.draw(st.lists(_mutation(hot), min_size=1, max_size=4)):
-        edit(mutated)
+    # Most edits land in the headers or the directories, where the reader looks.
+    edits = mutations(positions_in(*hot), words=WORDS, byte_orders=("<I",))
     try:
-        parse_pe(bytes(mutated))
+        parse_pe(mutate(data, original, edits))
     except BinaryParseError as error:
         assert isinstance(error, PeError)

@@ -90,8 +90,10 @@ def test_unlisted_member(make_wheel: MakeWheel) -> None:
     assert (
         message == f"{NAME}: member 'demo/sneaky.py': is not listed in RECORD; every file must be"
     )
-    with Wheel.open(path) as wheel, pytest.raises(WheelError, match="is not listed in RECORD"):
-        wheel.open_member("demo/sneaky.py")
+    with Wheel.open(path) as wheel:
+        for check in (wheel.check_listing, lambda: wheel.open_member("demo/sneaky.py")):
+            with pytest.raises(WheelError, match=r"'demo/sneaky\.py': is not listed in RECORD"):
+                check()
 
 
 def test_record_signatures_may_be_unlisted(make_wheel: MakeWheel) -> None:
@@ -108,6 +110,8 @@ def test_record_row_without_a_file(make_wheel: MakeWheel) -> None:
         NAME,
         edit_record=lambda text: text + f"demo/gone.py,{X1_HASH},6\n",
     )
+    with Wheel.open(path) as wheel, pytest.raises(WheelError, match="missing from the archive"):
+        wheel.check_listing()
     assert refused(path, verify=True) == (
         f"{NAME}: member 'demo/gone.py': is listed in RECORD but missing from the archive"
     )

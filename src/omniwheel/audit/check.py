@@ -39,7 +39,6 @@ _TEXT_SUFFIXES = (
     ".hpp", ".c", ".cc", ".cpp", ".pxd", ".pyx", ".html", ".css", ".js", ".csv", ".yaml",
     ".yml", ".typed", ".xml", ".svg", ".png", ".jpg", ".gif",
 )  # fmt: skip
-_CHUNK = 1 << 20
 # "_speedups.cpython-313-x86_64-linux-gnu.so" -> ".cpython-313-x86_64-linux-gnu.so"
 _EXTENSION = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.(?:cpython-|cp3|abi3|pypy)[^/]*)?\.(?:so|pyd)$")
 
@@ -117,9 +116,7 @@ def _read_binaries(wheel: Wheel, binaries: list[BinaryMember]) -> Iterator[Findi
         if member.name.lower().endswith(_TEXT_SUFFIXES) or member.name.startswith(
             wheel.dist_info + "/"
         ):
-            with wheel.open_member(member.name) as stream:
-                while stream.read(_CHUNK):
-                    pass
+            wheel.verify_member(member.name)
             continue
         with wheel.member_buffer(member.name) as buffer:
             try:

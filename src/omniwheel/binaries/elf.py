@@ -491,11 +491,11 @@ class _Parser:
         self, dynamic: dict[int, list[int]], strings: _StringTable | None
     ) -> Mapping[str, tuple[str, ...]]:
         """Walk the DT_VERNEED chain: library file -> version names it must define."""
-        needs: dict[str, dict[str, None]] = {}
         if _DT_VERNEED not in dynamic:
             return {}
         if strings is None:
             raise ElfError("dynamic segment has DT_VERNEED but no DT_STRTAB")
+        needs: dict[str, dict[str, None]] = {}  # ordered sets of version names
         offset = self.file_offset(dynamic[_DT_VERNEED][0], "DT_VERNEED")
         remaining = dynamic.get(_DT_VERNEEDNUM, [self.size])[0]
         # Each real entry has 16 bytes of its own; more steps than that means a loop.

@@ -381,10 +381,10 @@ class _Image:
             names.append(self._string(name_rva, "delay-loaded DLL name"))
         return tuple(names)
 
-    def _exports(self, rva: int) -> tuple[str, tuple[str, ...]]:
+    def _exports(self, rva: int) -> tuple[str | None, tuple[str, ...]]:
         fields = self._read(_EXPORT_DIRECTORY, rva, "export directory")
         name_rva, n_names, names_rva = fields[4], fields[7], fields[9]
-        dll_name = self._string(name_rva, "export DLL name")
+        dll_name = self._string(name_rva, "export DLL name") if name_rva else None
         if not n_names:
             return dll_name, ()
         offset, end = self._locate(names_rva)

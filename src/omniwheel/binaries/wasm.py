@@ -51,9 +51,9 @@ _SECTION_NAMES = (
     "datacount",
     "tag",
 )
-_CUSTOM, _IMPORT, _MEMORY, _EXPORT = 0, 2, 5, 7
+_SECTION_CUSTOM, _SECTION_IMPORT, _SECTION_MEMORY, _SECTION_EXPORT = 0, 2, 5, 7
 _EXTERN_KINDS = ("func", "table", "memory", "global", "tag")
-_FUNC, _TABLE, _MEM, _GLOBAL, _TAG = range(5)
+_KIND_FUNC, _KIND_TABLE, _KIND_MEMORY, _KIND_GLOBAL, _KIND_TAG = range(5)
 # Reference types with an explicit heap type (function-references / GC proposals).
 _REF_WITH_HEAP_TYPE = (0x63, 0x64)
 _LIMITS_HAS_MAX = 0x01
@@ -316,7 +316,7 @@ def _parse(view: memoryview) -> WasmModule:
         if section_id >= len(_SECTION_NAMES):
             raise WasmError(f"unknown section id {section_id} at offset 0x{header:x}")
         payload = cursor.sub(cursor.uleb(), f"section {section_id}")
-        if section_id == _CUSTOM:
+        if section_id == _SECTION_CUSTOM:
             name = payload.name()
         elif section_id in seen:
             raise WasmError(f"duplicate {_SECTION_NAMES[section_id]} section at 0x{header:x}")
@@ -324,16 +324,16 @@ def _parse(view: memoryview) -> WasmModule:
             seen.add(section_id)
             name = _SECTION_NAMES[section_id]
         sections.append(WasmSection(section_id, name, payload.pos, payload.end - payload.pos))
-        if section_id == _CUSTOM and len(sections) == 1 and name == _DYLINK0:
+        if section_id == _SECTION_CUSTOM and len(sections) == 1 and name == _DYLINK0:
             dylink = _dylink0(payload)
-        elif section_id == _CUSTOM and len(sections) == 1 and name == _DYLINK_LEGACY:
+        elif section_id == _SECTION_CUSTOM and len(sections) == 1 and name == _DYLINK_LEGACY:
             dylink = _dylink_legacy(payload)
-        elif section_id == _IMPORT:
+        elif section_id == _SECTION_IMPORT:
             imports = _imports(payload)
-        elif section_id == _MEMORY:
+        elif section_id == _SECTION_MEMORY:
             memories = tuple(_limits(payload) for _ in range(payload.count("memory")))
             payload.expect_end("memory section")
-        elif section_id == _EXPORT:
+        elif section_id == _SECTION_EXPORT:
             exports = _exports(payload)
     return WasmModule(tuple(sections), dylink, imports, exports, memories)
 
@@ -365,17 +365,17 @@ def _imports(r: _Reader) -> tuple[WasmImport, ...]:
         kind_at = r.pos
         kind = r.byte()
         limits = None
-        if kind == _FUNC:
+        if kind == _KIND_FUNC:
             r.uleb()
-        elif kind == _TABLE:
+        elif kind == _KIND_TABLE:
             _skip_value_type(r)
             limits = _limits(r)
-        elif kind == _MEM:
+        elif kind == _KIND_MEMORY:
             limits = _limits(r)
-        elif kind == _GLOBAL:
+        elif kind == _KIND_GLOBAL:
             _skip_value_type(r)
             r.byte()  # mutability
-        elif kind == _TAG:
+        elif kind == _KIND_TAG:
             r.byte()  # attribute
             r.uleb()
         else:

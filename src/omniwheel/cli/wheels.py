@@ -105,7 +105,7 @@ def _describe(report: WheelReport) -> dict[str, Any]:
     }
 
 
-def _print_unusable(path: str, error: WheelError) -> None:
+def _print_unusable(error: WheelError) -> None:
     errors.print(f"omniwheel: error: {error}", markup=False)
 
 
@@ -121,9 +121,9 @@ def run_inspect(args: argparse.Namespace) -> int:
             }
         )
         return _exit_status(results)
-    for path, result in results:
+    for _, result in results:
         if isinstance(result, WheelError):
-            _print_unusable(path, result)
+            _print_unusable(result)
             continue
         document = _describe(result)
         console.print(f"[bold]{document['filename']}[/bold]")
@@ -202,9 +202,9 @@ def run_check(args: argparse.Namespace) -> int:
                 )
         emit_json({"wheels": wheels, "exit_status": _exit_status(results)})
         return _exit_status(results)
-    for path, result in results:
+    for _, result in results:
         if isinstance(result, WheelError):
-            _print_unusable(path, result)
+            _print_unusable(result)
             continue
         console.print(f"[bold]{result.wheel.name}[/bold]")
         _print_verdicts(result)

@@ -244,13 +244,13 @@ class WheelArchive:
         return MemberStream(self, self._entry(name), expected)
 
     def read_bytes(self, name: str, expected: RecordEntry | None = None) -> bytes:
-        """The whole member as bytes, for metadata files; refuses ones over ``in_memory_max``."""
+        """The whole member as bytes, for small files; refuses ones over ``in_memory_max``."""
         size = self._entry(name).info.file_size
         if size > self.limits.in_memory_max:
             raise WheelError(
                 self.name,
-                f"declares {size} bytes, more than the {self.limits.in_memory_max} "
-                "a metadata file may hold",
+                f"declares {size} bytes, more than Limits.in_memory_max "
+                f"({self.limits.in_memory_max}) allows to read into memory",
                 name,
             )
         with self.open_member(name, expected) as stream:
@@ -443,10 +443,11 @@ class MemberStream(io.RawIOBase):
         return len(data)
 
     def readall(self) -> bytes:
-        chunks = []
+        # BytesIO hands its buffer to getvalue() without a copy: peak memory is one member.
+        out = io.BytesIO()
         while chunk := self._next_chunk(_CHUNK):
-            chunks.append(chunk)
-        return b"".join(chunks)
+            out.write(chunk)
+        return out.getvalue()
 
     def read(self, size: int | None = -1, /) -> bytes:
         if size is None or size < 0:

@@ -186,27 +186,33 @@ class Wheel:
         return self.archive.member_buffer(name, self._expected(name))
 
     def check_listing(self) -> None:
-        """Check RECORD and the archive list the same files (no member is read).
+        """RECORD and the archive must list the same files; reads no member data.
 
-        Callers that read every member themselves (the audit) use this plus
-        ``open_member``/``member_buffer``, which verify each hash as they go.
+        Callers that read every member themselves (the audit, through
+        ``open_member``/``member_buffer``, which verify each hash as they go) call
+        this first instead of ``verify``.
         """
-        present = {member.name for member in self.members()}
+        members = self.members()
+        present = {member.name for member in members}
         for row in self.record:
             if row.path not in present:
                 raise self._fail("is listed in RECORD but missing from the archive", row.path)
-        for name in present:
-            self._expected(name)
+        for member in members:
+            if not member.is_dir:
+                self._expected(member.name)
 
     def verify(self) -> None:
-        """Check RECORD and the archive list the same files, then every hash and size."""
+        """Check the listing, then stream every file checking its RECORD hash and size."""
         self.check_listing()
-        files = [member.name for member in self.members() if not member.is_dir]
-        expected = [self._expected(name) for name in files]
-        for name, entry in zip(files, expected, strict=True):
-            with self.archive.open_member(name, entry) as stream:
-                while stream.read(_CHUNK):
-                    pass
+        for member in self.members():
+            if not member.is_dir:
+                self.verify_member(member.name)
+
+    def verify_member(self, name: str) -> None:
+        """Stream one member through its RECORD check without keeping its bytes."""
+        with self.open_member(name) as stream:
+            while stream.read(_CHUNK):
+                pass
 
     def close(self) -> None:
         self.archive.close()
