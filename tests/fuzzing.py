@@ -8,13 +8,19 @@ other byte strings they splice in.
 
 from __future__ import annotations
 
+import mmap
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
 from typing import Literal
 
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.strategies import DataObject, SearchStrategy
+
+from omniwheel.binaries.base import ReadableBuffer
 
 # Boundary values for counts, sizes, offsets and flags.
 INTERESTING_WORDS = (0, 1, 0x7F, 0x80, 0xFF, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF)
@@ -109,3 +115,26 @@ def mutate(
     for edit in data.draw(st.lists(edits, min_size=min_edits, max_size=max_edits), label="edits"):
         edit(mutated)
     return bytes(mutated)
+
+
+#: How every parser fuzz test runs: 300 examples, none slower than half a second.
+FUZZ_SETTINGS = settings(
+    max_examples=300,
+    deadline=timedelta(milliseconds=500),
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+def assert_buffer_kinds_agree(parse: Callable[[ReadableBuffer], object], path: Path) -> None:
+    """bytes, bytearray, memoryviews (one not at its buffer's start) and an mmap parse alike.
+
+    Closing the mmap afterwards also proves the parser kept no view of it alive.
+    """
+    raw = path.read_bytes()
+    expected = parse(raw)
+    assert parse(bytearray(raw)) == expected
+    assert parse(memoryview(raw)) == expected
+    assert parse(memoryview(b"\0" * 8 + raw)[8:]) == expected
+    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as m:
+        assert parse(m) == expected

@@ -11,19 +11,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import mmap
 import re
 import shutil
 import struct
 import subprocess
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from fuzzing import mutate, mutations, positions_in
+from fuzzing import FUZZ_SETTINGS, assert_buffer_kinds_agree, mutate, mutations, positions_in
 from omniwheel.binaries.base import Binary, BinaryParseError
 from omniwheel.binaries.macho import MachODylib, MachOError, MachOFile, parse_macho
 
@@ -569,16 +567,7 @@ def test_dylib_without_pyinit(built: Built) -> None:
 
 @pytest.mark.toolchain
 def test_every_buffer_type_reads_the_same(built: Built) -> None:
-    path = built["universal"]
-    data = path.read_bytes()
-    expected = parse_macho(data)
-    assert parse_macho(bytearray(data)) == expected
-    assert parse_macho(memoryview(data)) == expected
-    padded = memoryview(b"\0" * 8 + data)[8:]  # a view that does not start its buffer
-    assert parse_macho(padded) == expected
-    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-        assert parse_macho(mm) == expected
-    # The symbol-table scan borrows the mmap only while it runs.
+    assert_buffer_kinds_agree(parse_macho, built["universal"])
 
 
 @pytest.mark.toolchain
@@ -666,12 +655,7 @@ def fuzz_inputs(built: Built) -> dict[str, bytes]:
 
 
 @pytest.mark.toolchain
-@settings(
-    max_examples=300,
-    deadline=timedelta(milliseconds=500),
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+@FUZZ_SETTINGS
 @given(data=st.data())
 def test_fuzz_mutated_binaries_raise_only_macho_error(
     fuzz_inputs: dict[str, bytes], data: st.DataObject

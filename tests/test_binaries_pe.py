@@ -10,18 +10,23 @@ broken RVAs, truncations) are derived from the real builds by patching a few byt
 from __future__ import annotations
 
 import json
-import mmap
 import shutil
 import struct
 import subprocess
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from fuzzing import INTERESTING_WORDS, mutate, mutations, positions_in
+from fuzzing import (
+    FUZZ_SETTINGS,
+    INTERESTING_WORDS,
+    assert_buffer_kinds_agree,
+    mutate,
+    mutations,
+    positions_in,
+)
 from omniwheel.binaries.base import BinaryParseError
 from omniwheel.binaries.pe import PeError, PeFile, parse_pe
 
@@ -275,12 +280,7 @@ def test_mingw_builds_match_llvm_readobj(mingw64: Built, name: str) -> None:
 
 @pytest.mark.toolchain
 def test_mmap_and_memoryview_inputs(lld: Built) -> None:
-    path = lld["foo_arm64.pyd"]
-    expected = _parse(path)
-    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as m:
-        assert parse_pe(m) == expected
-        assert parse_pe(memoryview(m)) == expected
-    assert parse_pe(bytearray(path.read_bytes())) == expected
+    assert_buffer_kinds_agree(parse_pe, lld["foo_arm64.pyd"])
 
 
 @pytest.mark.toolchain
@@ -444,12 +444,7 @@ def fuzz_inputs(lld: Built, mingw64: Built) -> dict[str, tuple[bytes, list[range
 
 
 @pytest.mark.toolchain
-@settings(
-    max_examples=300,
-    deadline=timedelta(milliseconds=500),
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+@FUZZ_SETTINGS
 @given(data=st.data())
 def test_fuzz_mutated_images_raise_only_pe_error(
     fuzz_inputs: dict[str, tuple[bytes, list[range]]], data: st.DataObject

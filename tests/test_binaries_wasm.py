@@ -10,17 +10,15 @@ byte below; the valid ones were checked with ``wasm-objdump -x`` as well.
 from __future__ import annotations
 
 import json
-import mmap
 import shutil
 import subprocess
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from fuzzing import mutate, mutations, positions_in
+from fuzzing import FUZZ_SETTINGS, assert_buffer_kinds_agree, mutate, mutations, positions_in
 from omniwheel.binaries.base import BinaryParseError
 from omniwheel.binaries.wasm import (
     DylinkExportInfo,
@@ -262,13 +260,7 @@ def test_sections_match_llvm_objdump(emcc_built: Built, name: str) -> None:
 
 @pytest.mark.toolchain
 def test_mmap_and_memoryview_inputs(emcc_built: Built) -> None:
-    path = emcc_built["foo"]
-    expected = _parse(path)
-    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as m:
-        assert parse_wasm(m) == expected
-        assert parse_wasm(memoryview(m)) == expected
-    # The reader released its views: the mmap above closed without BufferError.
-    assert parse_wasm(bytearray(path.read_bytes())) == expected
+    assert_buffer_kinds_agree(parse_wasm, emcc_built["foo"])
 
 
 @pytest.mark.toolchain
@@ -501,12 +493,7 @@ def fuzz_inputs(emcc_built: Built) -> dict[str, bytes]:
 
 
 @pytest.mark.toolchain
-@settings(
-    max_examples=300,
-    deadline=timedelta(milliseconds=500),
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+@FUZZ_SETTINGS
 @given(data=st.data())
 def test_fuzz_mutated_modules_raise_only_wasm_error(
     fuzz_inputs: dict[str, bytes], data: st.DataObject
