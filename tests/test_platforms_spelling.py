@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from packaging.tags import parse_tag
 
 from omniwheel.errors import UsageError
-from omniwheel.platforms import FAMILIES, PythonTarget, compatible_tags, parse_platform
+from omniwheel.platforms import (
+    FAMILIES,
+    PythonTarget,
+    compatible_tags,
+    parse_platform,
+    supported_tags,
+)
 
 # spelling -> (family, arch, min_os, variant, abi, python)
 CASES = {
@@ -156,3 +163,15 @@ def test_bad_input_is_one_clear_line(spelling: str, python: str | None, fragment
     message = str(caught.value)
     assert fragment in message
     assert "\n" not in message
+
+
+def test_supported_tags_ranks_a_wheels_tags_for_the_target() -> None:
+    universal2 = parse_platform("macos@14.0", python="3.13")
+    wheel_tags = parse_tag("cp313-cp313-macosx_10_13_universal2.macosx_11_0_arm64") | parse_tag(
+        "cp313-cp313-win_amd64"
+    )
+    assert [str(tag) for tag in supported_tags(universal2, frozenset(wheel_tags))] == [
+        "cp313-cp313-macosx_11_0_arm64",
+        "cp313-cp313-macosx_10_13_universal2",
+    ]
+    assert supported_tags(parse_platform("ios", python="3.13"), frozenset(wheel_tags)) == []

@@ -100,11 +100,18 @@ def check_wheel(path: str | os.PathLike[str], platforms: Sequence[Platform] = ()
         for tag, platform in targets:
             found = list(_judge(report.binaries, tag, platform, shipped, wheel))
             report.findings += found
-            severities = {f.severity for f in found}
-            status = "error" if Severity.ERROR in severities else "warning" if severities else "ok"
+            status = _status(found)
             name = platform.short_name if platform else None
             report.verdicts.append(Verdict(tag, name, status))
         return report
+
+
+def _status(findings: list[Finding]) -> str:
+    """A verdict is as bad as its worst finding."""
+    severities = {finding.severity for finding in findings}
+    if Severity.ERROR in severities:
+        return "error"
+    return "warning" if severities else "ok"
 
 
 def _read_binaries(wheel: Wheel, binaries: list[BinaryMember]) -> Iterator[Finding]:

@@ -35,3 +35,12 @@ class WheelError(OmniwheelError):
         if self.member is None:
             return f"{self.wheel}: {self.problem}"
         return f"{self.wheel}: member {self.member!r}: {self.problem}"
+
+
+def decode_utf8(data: bytes, *, wheel: str, member: str) -> str:
+    """A metadata file's text; the specs require UTF-8, so anything else is unusable."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        problem = f"is not UTF-8 ({exc.reason} at byte {exc.start})"
+        raise WheelError(wheel, problem, member) from exc

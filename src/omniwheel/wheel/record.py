@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO
 
-from omniwheel.wheel.errors import WheelError
+from omniwheel.wheel.errors import WheelError, decode_utf8
 
 if TYPE_CHECKING:
     from hashlib import _Hash
@@ -113,10 +113,7 @@ class Record:
         def fail(problem: str) -> WheelError:
             return WheelError(wheel, problem, member)
 
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise fail(f"is not UTF-8 ({exc.reason} at byte {exc.start})") from exc
+        text = decode_utf8(data, wheel=wheel, member=member)
         reader = csv.reader(io.StringIO(text, newline=""), strict=True)
         entries: dict[str, RecordEntry] = {}
         try:

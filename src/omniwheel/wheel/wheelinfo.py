@@ -14,7 +14,7 @@ from email.parser import HeaderParser
 from packaging.tags import Tag, parse_tag
 
 from omniwheel.errors import UsageError
-from omniwheel.wheel.errors import WheelError
+from omniwheel.wheel.errors import WheelError, decode_utf8
 from omniwheel.wheel.filename import WheelFilename, parse_build_tag
 
 SUPPORTED_WHEEL_VERSION = (1, 0)
@@ -48,10 +48,7 @@ class WheelInfo:
         def fail(problem: str) -> WheelError:
             return WheelError(wheel, problem, member)
 
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise fail(f"is not UTF-8 ({exc.reason} at byte {exc.start})") from exc
+        text = decode_utf8(data, wheel=wheel, member=member)
         message = HeaderParser().parsestr(text)
         payload = message.get_payload()
         if not isinstance(payload, str) or payload.strip() or message.defects:
