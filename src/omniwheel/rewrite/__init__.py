@@ -1,0 +1,5 @@
+"""Rewriting wheels: retagging (new tags, renamed extension modules) and repair (vendoring libraries).
+
+Every rewrite goes through ``omniwheel.wheel.writer`` so that RECORD, WHEEL and
+the filename stay consistent and the output appears atomically.
+"""
