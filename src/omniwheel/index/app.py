@@ -45,10 +45,11 @@ _IMMUTABLE = "public, max-age=31536000, immutable"
 _MEDIA_KEYS = {JSON_V1: "json"}
 
 
-def file_link(row: FileRow) -> Link:
+def file_link(row: FileRow, base: str) -> Link:
+    """A file's link; ``base`` is this index's absolute URL (micropip < 0.9 needs absolute)."""
     return Link(
         filename=row.filename,
-        url=f"../../files/{row.project}/{row.filename}",
+        url=f"{base}/files/{row.project}/{row.filename}",
         sha256=row.sha256,
         requires_python=row.requires_python,
         yanked=row.yanked,
@@ -129,19 +130,22 @@ class IndexApp:
         if state is None:
             return _project_not_found(name)
 
+        base = _absolute_base(request)
+
         def render() -> Rendered:
-            links = [file_link(row) for row in self.index.db.files(name)]
+            links = [file_link(row, base) for row in self.index.db.files(name)]
             body = render_project(name, links, media) if links else b""
             return Rendered(body, media, _etag(state.serial, media), state.changed)
 
-        rendered = self.cache.get(("project", name, media), state.serial, render)
+        rendered = self.cache.get(("project", name, media, base), state.serial, render)
         if not rendered.body:
             return _project_not_found(name)
         return page_response(request.headers, rendered, self.cache_control)
 
     async def _mirrored_project(self, request: Request, name: str, media: str) -> Response:
         assert self.mirror is not None
-        local = [file_link(row) for row in self.index.db.files(name)]
+        base = _absolute_base(request)
+        local = [file_link(row, base) for row in self.index.db.files(name)]
         try:
             page = await self.mirror.page(name)
         except UpstreamUnavailable as exc:
@@ -150,7 +154,7 @@ class IndexApp:
             page = None
         ours = {link.filename for link in local}
         upstream = [
-            page.link(name, item) for item in (page.files if page else ()) if item.filename not in ours
+            page.link(base, name, item) for item in (page.files if page else ()) if item.filename not in ours
         ]
         links = local + upstream
         if not links:
@@ -163,7 +167,7 @@ class IndexApp:
         def render() -> Rendered:
             return Rendered(render_project(name, links, media), media, etag, changed)
 
-        rendered = self.cache.get(("mirror", name, media), version, render)
+        rendered = self.cache.get(("mirror", name, media, base), version, render)
         return page_response(request.headers, rendered, self.cache_control)
 
     # -- files -----------------------------------------------------------------------------
@@ -293,6 +297,11 @@ class IndexApp:
         if state is None or not files:
             return None
         return project_matrix(state, files, f"{base}/files/")
+
+
+def _absolute_base(request: Request) -> str:
+    """This index's URL as the client reached it (scheme, host, ASGI root path)."""
+    return str(request.base_url).rstrip("/")
 
 
 def _etag(serial: int, media: str) -> str:

@@ -38,9 +38,9 @@ class RenderCache:
 
     def __init__(self, size: int = 512) -> None:
         self._size = size
-        self._entries: OrderedDict[Hashable, tuple[int, Rendered]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[Hashable, Rendered]] = OrderedDict()
 
-    def get(self, key: Hashable, serial: int, render: Callable[[], Rendered]) -> Rendered:
+    def get(self, key: Hashable, serial: Hashable, render: Callable[[], Rendered]) -> Rendered:
         entry = self._entries.get(key)
         if entry is not None and entry[0] == serial:
             self._entries.move_to_end(key)

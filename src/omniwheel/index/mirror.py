@@ -48,11 +48,11 @@ class UpstreamPage:
     fetched: float
     files: tuple[UpstreamFile, ...]
 
-    def link(self, project: str, item: UpstreamFile) -> Link:
+    def link(self, base: str, project: str, item: UpstreamFile) -> Link:
         """The file as this index lists it: served through ``/mirror/``, not from upstream."""
         return Link(
             filename=item.filename,
-            url=f"../../mirror/{project}/{item.filename}",
+            url=f"{base}/mirror/{project}/{item.filename}",
             sha256=item.sha256,
             requires_python=item.requires_python,
             yanked=item.yanked,
