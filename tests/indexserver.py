@@ -74,7 +74,9 @@ def serve(
                "--workers", str(workers)]  # fmt: skip
     process_env = {**client_env(), **(env or {})}
     with log.open("wb") as output:
-        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=process_env)
+        process = subprocess.Popen(
+            command, stdout=output, stderr=subprocess.STDOUT, env=process_env
+        )
     server = Server(process, f"http://127.0.0.1:{port}", log)
     try:
         deadline = time.monotonic() + timeout
@@ -86,7 +88,9 @@ def serve(
                 break
             except httpx.TransportError:
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"the server did not start: {log.read_text()[-3000:]}")
+                    raise RuntimeError(
+                        f"the server did not start: {log.read_text()[-3000:]}"
+                    ) from None
                 time.sleep(0.1)
         yield server
     finally:

@@ -9,10 +9,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from indexserver import retag
 
+from indexserver import retag
 from omniwheel.errors import UsageError
-from omniwheel.index import DuplicateFile, IndexConfig, NotFound, PackageIndex, WheelRefused
+from omniwheel.index import (
+    DuplicateFileError,
+    IndexConfig,
+    NotFoundError,
+    PackageIndex,
+    WheelRefusedError,
+)
 from omniwheel.index.storage import publish
 from omniwheel.index.tokens import authenticate, create_token, may_upload, token_from_header
 from omniwheel.wheel import Wheel, WheelError
@@ -60,9 +66,9 @@ def test_duplicate_is_refused_under_any_spelling(
     index.add_path(source)
     respelled = tmp_path / source.name.replace("MarkupSafe", "markupsafe")
     shutil.copy(source, respelled)
-    with pytest.raises(DuplicateFile, match="never overwritten"):
+    with pytest.raises(DuplicateFileError, match="never overwritten"):
         index.add_path(respelled)
-    with pytest.raises(DuplicateFile):
+    with pytest.raises(DuplicateFileError):
         index.add_path(source)
     assert _visible(index) == sorted([source.name, source.name + ".metadata"])
     assert len(index.db.files()) == 1
@@ -72,7 +78,7 @@ def test_wheel_whose_binaries_cannot_run_where_tagged_is_refused(
     index: PackageIndex, real_wheel: RealWheel, tmp_path: Path
 ) -> None:
     mistagged = retag(real_wheel("musllinux"), "ios_13_0_arm64_iphoneos", tmp_path)
-    with pytest.raises(WheelRefused) as refused:
+    with pytest.raises(WheelRefusedError) as refused:
         index.add_path(mistagged)
     codes = {finding.code for finding in refused.value.report.findings}
     assert "wrong-binary-format" in codes
@@ -112,7 +118,7 @@ def test_yank_unyank_and_remove_by_selector(index: PackageIndex, real_wheel: Rea
     ]
     assert "markupsafe-3.0.4-cp313-cp313-ios_13_0_arm64_iphoneos.whl" not in _visible(index)
     assert index.verify() == []
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFoundError):
         index.remove("markupsafe==9")
     with pytest.raises(UsageError, match="neither a wheel filename nor a requirement"):
         index.yank("markup safe!!", None)

@@ -11,7 +11,7 @@ from typing import Any
 from omniwheel.cli.options import add_json
 from omniwheel.cli.output import console, emit_json, errors, table
 from omniwheel.errors import UsageError
-from omniwheel.index import DuplicateFile, PackageIndex, WheelRefused, create_token
+from omniwheel.index import DuplicateFileError, PackageIndex, WheelRefusedError, create_token
 from omniwheel.index.app import ROOT_ENV
 from omniwheel.index.repository import report_json
 from omniwheel.wheel import WheelError
@@ -186,7 +186,7 @@ def run_token_create(args: argparse.Namespace) -> int:
 
 def run_token_list(args: argparse.Namespace) -> int:
     rows = _open(args).db.tokens()
-    documents = [
+    documents: list[dict[str, Any]] = [
         {
             "name": row.name,
             "id": row.id,
@@ -248,9 +248,9 @@ def run_index_add(args: argparse.Namespace) -> int:
     for path in _wheels(args.paths):
         try:
             added.append(index.add_path(path).to_json())
-        except DuplicateFile as exc:
+        except DuplicateFileError as exc:
             skipped.append({"path": str(path), "reason": str(exc)})
-        except WheelRefused as exc:
+        except WheelRefusedError as exc:
             refused.append({"path": str(path), "error": str(exc), "check": report_json(exc.report)})
         except WheelError as exc:
             refused.append({"path": str(path), "error": str(exc), "check": None})

@@ -10,25 +10,25 @@ from omniwheel.index.app import create_app
 from omniwheel.index.config import IndexConfig
 from omniwheel.index.db import FileRow, TokenRow
 from omniwheel.index.repository import (
-    DuplicateFile,
-    NotFound,
+    DuplicateFileError,
+    NotFoundError,
     PackageIndex,
     Problem,
     Reconciled,
-    WheelRefused,
+    WheelRefusedError,
 )
 from omniwheel.index.tokens import create_token
 
 __all__ = [
-    "DuplicateFile",
+    "DuplicateFileError",
     "FileRow",
     "IndexConfig",
-    "NotFound",
+    "NotFoundError",
     "PackageIndex",
     "Problem",
     "Reconciled",
     "TokenRow",
-    "WheelRefused",
+    "WheelRefusedError",
     "create_app",
     "create_token",
 ]

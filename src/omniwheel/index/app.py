@@ -24,14 +24,14 @@ from starlette.responses import FileResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 
 from omniwheel.index.db import FileRow
+from omniwheel.index.http import RenderCache, Rendered, http_date, not_modified, page_response
 from omniwheel.index.matrix import project_matrix
-from omniwheel.index.http import Rendered, RenderCache, http_date, not_modified, page_response
-from omniwheel.index.mirror import Mirror, UpstreamUnavailable
+from omniwheel.index.mirror import Mirror, UpstreamUnavailableError
 from omniwheel.index.repository import (
     METADATA_SUFFIX,
-    DuplicateFile,
+    DuplicateFileError,
     PackageIndex,
-    WheelRefused,
+    WheelRefusedError,
     report_json,
 )
 from omniwheel.index.simple import JSON_V1, Link, negotiate, render_project, render_root
@@ -148,15 +148,12 @@ class IndexApp:
         local = [file_link(row, base) for row in self.index.db.files(name)]
         try:
             page = await self.mirror.page(name)
-        except UpstreamUnavailable as exc:
+        except UpstreamUnavailableError as exc:
             if not local:
                 return PlainTextResponse(f"{exc}\n", status_code=502)
             page = None
         ours = {link.filename for link in local}
-        upstream = [
-            page.link(base, name, item) for item in (page.files if page else ()) if item.filename not in ours
-        ]
-        links = local + upstream
+        links = local + (page.links(base, name, ours) if page else [])
         if not links:
             return _project_not_found(name)
         state = self.index.db.project(name)
@@ -196,7 +193,7 @@ class IndexApp:
             return PlainTextResponse("this index mirrors no upstream\n", status_code=404)
         try:
             path = await self.mirror.file(project, filename)
-        except UpstreamUnavailable as exc:
+        except UpstreamUnavailableError as exc:
             return PlainTextResponse(f"{exc}\n", status_code=502)
         if path is None:
             return PlainTextResponse(f"upstream has no {filename}\n", status_code=404)
@@ -240,9 +237,9 @@ class IndexApp:
                 added = await anyio.to_thread.run_sync(
                     self.index.ingest, staged, upload.digests["sha256"], upload.size
                 )
-            except WheelRefused as exc:
+            except WheelRefusedError as exc:
                 return _upload_error(request, 400, str(exc), report_json(exc.report))
-            except DuplicateFile as exc:
+            except DuplicateFileError as exc:
                 return _upload_error(request, 409, str(exc))
             except WheelError as exc:
                 return _upload_error(request, 400, str(exc))

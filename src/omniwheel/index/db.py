@@ -82,8 +82,12 @@ class FileRow:
 
     @classmethod
     def from_sql(cls, row: tuple[Any, ...]) -> FileRow:
-        *head, yanked, reason, report = row
-        return cls(*head, bool(yanked), reason, json.loads(report))
+        (filename, canonical, project, version, size, sha256, metadata_sha256, requires_python,
+         upload_time, yanked, yank_reason, report) = row  # fmt: skip
+        return cls(
+            filename, canonical, project, version, size, sha256, metadata_sha256,
+            requires_python, upload_time, bool(yanked), yank_reason, json.loads(report),
+        )  # fmt: skip
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -196,7 +200,9 @@ class Database:
         )
         pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         connection = self.connection()
-        (total,) = connection.execute(f"SELECT count(*) FROM projects {where}", (pattern,)).fetchone()
+        (total,) = connection.execute(
+            f"SELECT count(*) FROM projects {where}", (pattern,)
+        ).fetchone()
         rows = connection.execute(
             f"SELECT name, display_name, serial, changed FROM projects {where} "
             "ORDER BY name LIMIT ?",

@@ -1,4 +1,4 @@
-"""Which version of a project runs where: versions × platforms, from each wheel's tags.
+"""Which version of a project runs where: versions x platforms, from each wheel's tags.
 
 A column is a platform without its minimum OS (``ios``, ``ios-simulator``,
 ``android-x86_64``, ``pyodide-2025.0``, ``manylinux``, ``windows``…), named by

@@ -9,6 +9,7 @@ be reached the cache answers, whatever its age.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
@@ -27,7 +28,7 @@ from omniwheel.index.storage import Storage, publish, write_atomic
 _ACCEPT = f"{JSON_V1}, {HTML_V1};q=0.2, {TEXT_HTML};q=0.1"
 
 
-class UpstreamUnavailable(Exception):
+class UpstreamUnavailableError(Exception):
     """The upstream cannot be reached and nothing is cached."""
 
 
@@ -48,19 +49,23 @@ class UpstreamPage:
     fetched: float
     files: tuple[UpstreamFile, ...]
 
-    def link(self, base: str, project: str, item: UpstreamFile) -> Link:
-        """The file as this index lists it: served through ``/mirror/``, not from upstream."""
-        return Link(
-            filename=item.filename,
-            url=f"{base}/mirror/{project}/{item.filename}",
-            sha256=item.sha256,
-            requires_python=item.requires_python,
-            yanked=item.yanked,
-            yank_reason=item.yank_reason,
-            metadata_sha256=None,
-            size=item.size,
-            upload_time=item.upload_time,
-        )
+    def links(self, base: str, project: str, exclude: set[str]) -> list[Link]:
+        """The files as this index lists them: served through ``/mirror/``, not from upstream."""
+        return [_link(base, project, item) for item in self.files if item.filename not in exclude]
+
+
+def _link(base: str, project: str, item: UpstreamFile) -> Link:
+    return Link(
+        filename=item.filename,
+        url=f"{base}/mirror/{project}/{item.filename}",
+        sha256=item.sha256,
+        requires_python=item.requires_python,
+        yanked=item.yanked,
+        yank_reason=item.yank_reason,
+        metadata_sha256=None,
+        size=item.size,
+        upload_time=item.upload_time,
+    )
 
 
 class Mirror:
@@ -126,27 +131,27 @@ class Mirror:
             try:
                 async with self.client.stream("GET", found.url) as response:
                     if response.status_code != 200:
-                        raise UpstreamUnavailable(f"{found.url} answered {response.status_code}")
+                        raise UpstreamUnavailableError(
+                            f"{found.url} answered {response.status_code}"
+                        )
                     with staged.open("wb") as stream:
                         async for chunk in response.aiter_bytes(1 << 20):
                             digest.update(chunk)
                             stream.write(chunk)
             except httpx.HTTPError as exc:
-                raise UpstreamUnavailable(f"{found.url}: {exc}") from exc
+                raise UpstreamUnavailableError(f"{found.url}: {exc}") from exc
             if found.sha256 and digest.hexdigest() != found.sha256:
-                raise UpstreamUnavailable(
+                raise UpstreamUnavailableError(
                     f"{found.url} has sha256 {digest.hexdigest()}, upstream lists {found.sha256}"
                 )
-            try:
+            with contextlib.suppress(FileExistsError):  # another request cached it first
                 publish(staged, target)
-            except FileExistsError:
-                pass  # another request cached the same file first
         return target
 
 
 def _fallback(cached: UpstreamPage | None, problem: str) -> UpstreamPage:
     if cached is None:
-        raise UpstreamUnavailable(f"upstream unavailable and nothing cached: {problem}")
+        raise UpstreamUnavailableError(f"upstream unavailable and nothing cached: {problem}")
     return cached
 
 

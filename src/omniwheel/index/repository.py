@@ -39,11 +39,11 @@ from omniwheel.wheel import Wheel, WheelFilename
 METADATA_SUFFIX = ".metadata"
 
 
-class DuplicateFile(OmniwheelError):
+class DuplicateFileError(OmniwheelError):
     """The index already has this wheel; files are never overwritten."""
 
 
-class WheelRefused(OmniwheelError):
+class WheelRefusedError(OmniwheelError):
     """The wheel's binaries cannot run on a platform its tags claim."""
 
     def __init__(self, report: WheelReport) -> None:
@@ -57,7 +57,7 @@ class WheelRefused(OmniwheelError):
         )
 
 
-class NotFound(UsageError):
+class NotFoundError(UsageError):
     """No file matches what was asked for."""
 
 
@@ -116,7 +116,7 @@ class PackageIndex:
     def _refuse_duplicate(self, filename: WheelFilename) -> None:
         existing = self.db.has_canonical(filename.filename)
         if existing is not None:
-            raise DuplicateFile(
+            raise DuplicateFileError(
                 f"{filename.filename} is already in the index (as {existing}); "
                 "files are never overwritten: upload a new version or build number"
             )
@@ -125,13 +125,13 @@ class PackageIndex:
         """Check a staged wheel and make it visible; the caller owns ``staged``'s directory.
 
         Raises ``WheelError`` (no usable wheel, filename and metadata disagree),
-        ``WheelRefused`` (error findings) or ``DuplicateFile``.
+        ``WheelRefusedError`` (error findings) or ``DuplicateFileError``.
         """
         filename = WheelFilename.parse(staged)
         self._refuse_duplicate(filename)
         report = check_wheel(staged)
         if report.has_errors:
-            raise WheelRefused(report)
+            raise WheelRefusedError(report)
         with Wheel.open(staged) as wheel:
             metadata = wheel.read_bytes(f"{wheel.dist_info}/METADATA")
             display_name = wheel.metadata.name
@@ -159,7 +159,7 @@ class PackageIndex:
             publish(staged, final)
         except FileExistsError:
             self.db.drop_pending(row.filename)
-            raise DuplicateFile(f"{row.filename} is already in the index") from None
+            raise DuplicateFileError(f"{row.filename} is already in the index") from None
         fsync_path(staged_metadata)
         staged_metadata.replace(final.with_name(final.name + METADATA_SUFFIX))
         fsync_path(final.parent)
@@ -168,7 +168,7 @@ class PackageIndex:
         except sqlite3.IntegrityError:
             self._unlink(row)
             self.db.drop_pending(row.filename)
-            raise DuplicateFile(f"{row.filename} is already in the index") from None
+            raise DuplicateFileError(f"{row.filename} is already in the index") from None
         return row
 
     def _unlink(self, row: FileRow) -> None:
@@ -184,7 +184,7 @@ class PackageIndex:
             stored = self.db.has_canonical(canonical)
             found = self.db.file(stored) if stored else None
             if found is None:
-                raise NotFound(f"{selector} is not in the index")
+                raise NotFoundError(f"{selector} is not in the index")
             return [found]
         try:
             requirement = Requirement(selector)
@@ -198,7 +198,7 @@ class PackageIndex:
             if requirement.specifier.contains(Version(row.version), prereleases=True)
         ]
         if not files:
-            raise NotFound(f"no file in the index matches {selector}")
+            raise NotFoundError(f"no file in the index matches {selector}")
         return files
 
     def yank(self, selector: str, reason: str | None, *, undo: bool = False) -> list[FileRow]:
@@ -254,7 +254,9 @@ class PackageIndex:
         for path in sorted(self.storage.files.glob("*/*")):
             if path not in expected:
                 problems.append(
-                    Problem("unlisted-file", path.name, f"{path} is on disk but not in the database")
+                    Problem(
+                        "unlisted-file", path.name, f"{path} is on disk but not in the database"
+                    )
                 )
         problems += [
             Problem("pending", p.filename, f"an unfinished write by process {p.pid}")

@@ -64,12 +64,12 @@ def negotiate(accept: str | None, override: str | None) -> str | None:
     if override:
         # An unescaped "+" in a query string arrives as a space.
         wanted = override.strip().replace(" ", "+")
-        chosen = _ALIASES.get(wanted, wanted)
-        return chosen if chosen in _PREFERENCE else None
+        named = _ALIASES.get(wanted, wanted)
+        return named if named in _PREFERENCE else None
     if not accept or not accept.strip():
         return TEXT_HTML
     best: tuple[float, int, int, int] | None = None
-    chosen = None
+    chosen: str | None = None
     for position, item in enumerate(accept.split(",")):
         media, *params = (piece.strip() for piece in item.split(";"))
         media = _ALIASES.get(media.lower(), media.lower())
@@ -120,9 +120,7 @@ def render_root(projects: Sequence[tuple[str, str]], media_type: str) -> bytes:
             "projects": [{"name": display} for _, display in projects],
         }
         return json.dumps(document, separators=(",", ":")).encode()
-    lines = [
-        f'<a href="{escape(name)}/">{escape(display)}</a><br>' for name, display in projects
-    ]
+    lines = [f'<a href="{escape(name)}/">{escape(display)}</a><br>' for name, display in projects]
     return _html_page("Simple index", lines)
 
 

@@ -17,7 +17,11 @@ from typing import IO, Any
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 from python_multipart.exceptions import MultipartParseError
-from python_multipart.multipart import MultipartParser, parse_options_header
+from python_multipart.multipart import (
+    MultipartCallbacks,
+    MultipartParser,
+    parse_options_header,
+)
 
 from omniwheel.wheel import WheelError, WheelFilename
 
@@ -69,7 +73,7 @@ class _Reader:
         self._file: IO[bytes] | None = None
         self._hashers: dict[str, Any] = {}
 
-    def callbacks(self) -> dict[str, Any]:
+    def callbacks(self) -> MultipartCallbacks:
         return {
             "on_part_begin": self.part_begin,
             "on_header_field": lambda data, start, end: self._header_field.extend(data[start:end]),
@@ -165,7 +169,7 @@ async def receive(
 
 
 def check_claims(upload: Upload) -> tuple[Path, WheelFilename]:
-    """The staged wheel and its parsed name, once the form's action, name, version and digests agree with it."""
+    """The staged wheel and its parsed name, once the form's claims agree with the file."""
     action = upload.field(":action")
     if action != "file_upload":
         raise UploadError(400, f"':action' is {action!r}; this API handles 'file_upload' only")

@@ -61,7 +61,7 @@ def render_list_page(
 
 
 def render_project_page(matrix: dict[str, Any], base: str = "") -> bytes:
-    """The versions × platforms table; each cell links its wheels, coloured by verdict."""
+    """The versions x platforms table; each cell links its wheels, coloured by verdict."""
     columns = matrix["columns"]
     groups: list[tuple[str, int]] = []
     for column in columns:
