@@ -9,9 +9,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
 import realwheels
 from indexserver import VENV_BIN, Server, client_env, retag, run, serve
-
 from omniwheel.binaries import MachOFile, WasmModule, parse_binary
 from omniwheel.index import PackageIndex
 
@@ -131,12 +131,12 @@ def test_yanked_release_is_skipped_unless_pinned(
     loose = _pip("install", "--index-url", server.simple, "--target", str(tmp_path / "a"),
                  "yankdemo")  # fmt: skip
     assert loose.returncode == 0, loose.stderr
-    assert list((tmp_path / "a").glob("yankdemo-*.dist-info"))[0].name == "yankdemo-1.0.dist-info"
+    assert [p.name for p in (tmp_path / "a").glob("yankdemo-*")] == ["yankdemo-1.0.dist-info"]
     pinned = _pip("install", "--index-url", server.simple, "--target", str(tmp_path / "b"),
                   "yankdemo==2.0")  # fmt: skip
     assert pinned.returncode == 0, pinned.stderr
     assert "broken" in pinned.stdout + pinned.stderr  # pip shows the yank reason
-    assert list((tmp_path / "b").glob("yankdemo-*.dist-info"))[0].name == "yankdemo-2.0.dist-info"
+    assert [p.name for p in (tmp_path / "b").glob("yankdemo-*")] == ["yankdemo-2.0.dist-info"]
 
 
 def _twine(server: Server, password: str, *wheels: Path) -> subprocess.CompletedProcess[str]:
