@@ -283,7 +283,7 @@ class IndexApp:
         if denied := self._denied(request):
             return denied
         name = _normalised(request.path_params["project"])
-        matrix = self._matrix(name, request.scope.get("root_path", "")) if name else None
+        matrix = self._matrix(name, _absolute_base(request)) if name else None
         if matrix is None:
             return _project_not_found(request.path_params["project"])
         return Response(json.dumps(matrix), media_type="application/json")
