@@ -35,7 +35,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from omniwheel.binaries.base import ReadableBuffer
 from omniwheel.wheel.errors import WheelError
@@ -93,6 +93,20 @@ class MemberInfo:
 
 
 @dataclass(frozen=True)
+class StoredMember:
+    """A member as stored: where its compressed bytes are and what they must decode to."""
+
+    name: str
+    data_start: int
+    compressed_size: int
+    size: int
+    crc: int
+    method: int
+    date_time: tuple[int, int, int, int, int, int]
+    external_attr: int
+
+
+@dataclass(frozen=True)
 class _Entry:
     info: zipfile.ZipInfo
     raw_name: bytes
@@ -104,9 +118,8 @@ def _raw_name(info: zipfile.ZipInfo) -> bytes:
     return info.orig_filename.encode("utf-8" if info.flag_bits & _FLAG_UTF8 else "cp437")
 
 
-def _name_problem(info: zipfile.ZipInfo) -> str | None:
-    """Why extracting this name could write outside the target directory, if it could."""
-    name = info.orig_filename
+def path_problem(name: str) -> str | None:
+    """Why extracting this member name could write outside the target directory, if it could."""
     if not name:
         return "has an empty name"
     if "\x00" in name:
@@ -191,7 +204,9 @@ class WheelArchive:
         ordered = sorted(infos, key=lambda info: info.header_offset)
         for index, info in enumerate(ordered):
             problem = (
-                _name_problem(info) or _type_problem(info) or _storage_problem(info, self.limits)
+                path_problem(info.orig_filename)
+                or _type_problem(info)
+                or _storage_problem(info, self.limits)
             )
             if problem is None and info.filename in entries:
                 problem = "appears twice in the archive; member names must be unique"
@@ -276,6 +291,81 @@ class WheelArchive:
             with mmap.mmap(spool.fileno(), 0, access=mmap.ACCESS_READ) as view:
                 yield view
 
+    def data_start(self, name: str) -> int:
+        """Where the member's stored bytes begin, after checking its local header.
+
+        The local header must agree with the central directory (name, method,
+        CRC and sizes) and the data must end before the next member: this is
+        what makes copying or decoding the next ``compress_size`` bytes safe.
+        """
+        entry = self._entry(name)
+        info = entry.info
+
+        def fail(problem: str) -> WheelError:
+            return WheelError(self.name, problem, info.orig_filename)
+
+        header = self._read_at(info.header_offset, _LOCAL_HEADER.size)
+        if len(header) != _LOCAL_HEADER.size or header[:4] != _LOCAL_SIGNATURE:
+            raise fail("has no local header where the central directory points")
+        (_, _, flags, method, _, _, crc, compressed, size, name_length, extra_length) = (
+            _LOCAL_HEADER.unpack(header)
+        )
+        stored_name = self._read_at(info.header_offset + _LOCAL_HEADER.size, name_length)
+        if stored_name != entry.raw_name:
+            raise fail(f"local header names {stored_name!r}; the central directory disagrees")
+        if flags & _FLAG_ENCRYPTED:
+            raise fail("is encrypted; wheels must not be")
+        declared = (crc, compressed, size)
+        if method != info.compress_type or (
+            not flags & _FLAG_DATA_DESCRIPTOR
+            and _ZIP64_MARKER not in (compressed, size)
+            and declared != (info.CRC, info.compress_size, info.file_size)
+        ):
+            raise fail("local header (method, CRC or sizes) disagrees with the central directory")
+        start: int = info.header_offset + _LOCAL_HEADER.size + name_length + extra_length
+        if start + info.compress_size > entry.data_limit:
+            raise fail("data runs into the next member or the central directory")
+        return start
+
+    def stored_member(self, name: str) -> StoredMember:
+        """The member's stored (still compressed) form, for copying it without decoding."""
+        info = self._entry(name).info
+        return StoredMember(
+            name=name,
+            data_start=self.data_start(name),
+            compressed_size=info.compress_size,
+            size=info.file_size,
+            crc=info.CRC,
+            method=info.compress_type,
+            date_time=info.date_time,
+            external_attr=info.external_attr,
+        )
+
+    def copy_stored(self, member: StoredMember, target: BinaryIO) -> None:
+        """Copy a member's stored bytes to ``target`` (in the kernel where it can)."""
+        target.flush()
+        source_fd, target_fd = self._file.fileno(), target.fileno()
+        offset, left = member.data_start, member.compressed_size
+        try:
+            while left:
+                copied = os.copy_file_range(source_fd, target_fd, left, offset)
+                if copied == 0:
+                    break
+                offset += copied
+                left -= copied
+        except OSError:
+            pass  # a filesystem without copy_file_range: finish in user space below
+        target.seek(0, os.SEEK_END)
+        while left:
+            chunk = self._read_at(offset, min(left, _CHUNK))
+            if not chunk:
+                break
+            target.write(chunk)
+            offset += len(chunk)
+            left -= len(chunk)
+        if left:
+            raise WheelError(self.name, "data is cut short: the archive is truncated", member.name)
+
     def _read_at(self, offset: int, size: int) -> bytes:
         self._file.seek(offset)
         return self._file.read(size)
@@ -308,7 +398,7 @@ class MemberStream(io.RawIOBase):
             if expected is not None and expected.hash is not None
             else None
         )
-        self._position = self._data_offset(entry)
+        self._position = archive.data_start(entry.info.filename)
         self._compressed_left = entry.info.compress_size
         self._inflater = (
             zlib.decompressobj(-zlib.MAX_WBITS)
@@ -322,34 +412,6 @@ class MemberStream(io.RawIOBase):
 
     def _fail(self, problem: str) -> WheelError:
         return WheelError(self._archive.name, problem, self._info.orig_filename)
-
-    def _data_offset(self, entry: _Entry) -> int:
-        """Check the local header against the central directory; return where data starts."""
-        info = entry.info
-        header = self._archive._read_at(info.header_offset, _LOCAL_HEADER.size)
-        if len(header) != _LOCAL_HEADER.size or header[:4] != _LOCAL_SIGNATURE:
-            raise self._fail("has no local header where the central directory points")
-        (_, _, flags, method, _, _, crc, compressed, size, name_length, extra_length) = (
-            _LOCAL_HEADER.unpack(header)
-        )
-        name = self._archive._read_at(info.header_offset + _LOCAL_HEADER.size, name_length)
-        if name != entry.raw_name:
-            raise self._fail(f"local header names {name!r}; the central directory disagrees")
-        if flags & _FLAG_ENCRYPTED:
-            raise self._fail("is encrypted; wheels must not be")
-        declared = (crc, compressed, size)
-        if method != info.compress_type or (
-            not flags & _FLAG_DATA_DESCRIPTOR
-            and _ZIP64_MARKER not in (compressed, size)
-            and declared != (info.CRC, info.compress_size, info.file_size)
-        ):
-            raise self._fail(
-                "local header (method, CRC or sizes) disagrees with the central directory"
-            )
-        start: int = info.header_offset + _LOCAL_HEADER.size + name_length + extra_length
-        if start + info.compress_size > entry.data_limit:
-            raise self._fail("data runs into the next member or the central directory")
-        return start
 
     def readable(self) -> bool:
         return True
