@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from omniwheel.audit.check import WheelReport, check_wheel
+from omniwheel.audit.check import check_wheel
 from omniwheel.audit.findings import Finding, Severity
 from omniwheel.errors import OmniwheelError, UsageError
 from omniwheel.platforms import Platform, PythonTarget, parse_platform
@@ -145,8 +145,12 @@ def retag_wheel(
     The input is left alone unless ``in_place``, which replaces it by the result.
     """
     with Wheel.open(path) as wheel:
-        original = wheel.filename
-        members = [member.name for member in wheel.members()]
+        return _retag(wheel, options, output_dir or path.parent, in_place)
+
+
+def _retag(wheel: Wheel, options: RetagOptions, target_dir: Path, in_place: bool) -> RetagResult:
+    path, original = wheel.path, wheel.filename
+    members = [member.name for member in wheel.members()]
     filename = WheelFilename.from_parts(
         original.name,
         original.version,
@@ -155,17 +159,14 @@ def retag_wheel(
         edit_tags(original.platform_tags, options.platform, "platform"),
         original.build if options.build is None else (options.build or None),
     )
-    report: WheelReport | None = None
     if options.expand:
-        report = check_wheel(path)
-        lowest = [platform.wheel_tag for platform in report.lowest_platforms()]
+        lowest = [platform.wheel_tag for platform in check_wheel(path).lowest_platforms()]
         filename = _with_platforms(filename, lowest)
     renamed = _extension_renames(members, filename) if options.rename_extensions else {}
     result = RetagResult(path, path, original, filename, renamed)
     if not result.changed:
         return result
 
-    target_dir = output_dir or path.parent
     target_dir.mkdir(parents=True, exist_ok=True)
     result.output = target_dir / filename.filename
     if result.output.resolve() == path.resolve() and not in_place:
@@ -173,7 +174,7 @@ def retag_wheel(
     staging = Path(tempfile.mkdtemp(prefix=".retag-", dir=target_dir))
     try:
         staged = rewrite_wheel(
-            path, WheelChanges(filename=filename, renames=renamed), staging / filename.filename
+            wheel, WheelChanges(filename=filename, renames=renamed), staging / filename.filename
         )
         if renamed or not filename.tags <= original.tags:
             result.checked = True
