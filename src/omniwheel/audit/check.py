@@ -6,6 +6,7 @@ import os
 import posixpath
 import re
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,10 @@ from omniwheel.binaries import Binary, BinaryParseError, parse_binary
 from omniwheel.errors import UsageError
 from omniwheel.platforms import Platform, PythonTarget, parse_platform
 from omniwheel.wheel import Wheel
+
+# Readers in parallel: enough to keep every core inflating, few enough to bound memory
+# (each may hold one member of up to Limits.in_memory_max).
+_READERS = min(4, os.cpu_count() or 1)
 
 RULES: dict[str, FamilyRules] = {
     "ios": IOSRules(),
@@ -142,24 +147,39 @@ def _status(findings: list[Finding]) -> str:
 
 
 def _read_binaries(wheel: Wheel, binaries: list[BinaryMember]) -> Iterator[Finding]:
-    """One pass over the members: every hash verified, every binary parsed."""
+    """One pass over the members: every hash verified, every binary parsed.
+
+    Members are read on a few threads (zlib and hashlib release the GIL), the
+    largest first so that one huge library does not start last; results keep
+    archive order.
+    """
     wheel.check_listing()
-    for member in wheel.members():
-        if member.is_dir:
-            continue
-        if member.name.lower().endswith(_TEXT_SUFFIXES) or member.name.startswith(
-            wheel.dist_info + "/"
-        ):
-            wheel.verify_member(member.name)
-            continue
-        with wheel.member_buffer(member.name) as buffer:
-            try:
-                binary = parse_binary(buffer)
-            except BinaryParseError as error:
-                yield finding("unparsable-binary", str(error), member=member.name)
-                continue
-        if binary is not None:
-            binaries.append(BinaryMember(member.name, binary))
+    files = [member for member in wheel.members() if not member.is_dir]
+    largest_first = sorted(files, key=lambda member: -member.compressed_size)
+    pool = ThreadPoolExecutor(max_workers=_READERS)
+    try:
+        futures = {m.name: pool.submit(_read_member, wheel, m.name) for m in largest_first}
+        for member in files:
+            outcome = futures[member.name].result()
+            if isinstance(outcome, Finding):
+                yield outcome
+            elif outcome is not None:
+                binaries.append(BinaryMember(member.name, outcome))
+    finally:
+        # On a broken member, stop at once: members not yet started are never read.
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _read_member(wheel: Wheel, name: str) -> Binary | Finding | None:
+    """Verify one member against RECORD; parse it if it may be a binary."""
+    if name.lower().endswith(_TEXT_SUFFIXES) or name.startswith(wheel.dist_info + "/"):
+        wheel.verify_member(name)
+        return None
+    with wheel.member_buffer(name) as buffer:
+        try:
+            return parse_binary(buffer)
+        except BinaryParseError as error:
+            return finding("unparsable-binary", str(error), member=name)
 
 
 def _targets(

@@ -392,8 +392,8 @@ class WheelArchive:
             raise WheelError(self.name, "is cut short: the archive is truncated")
 
     def _read_at(self, offset: int, size: int) -> bytes:
-        self._file.seek(offset)
-        return self._file.read(size)
+        """``size`` bytes at ``offset`` (fewer at EOF); pread, so threads may share the file."""
+        return os.pread(self._file.fileno(), size, offset)
 
     def close(self) -> None:
         self._file.close()
