@@ -218,18 +218,9 @@ class _RunCopier:
             self._output_start = self._handle.tell()
         self._end = stored.data_end
         encoding = "utf-8" if stored.local_flags & _FLAG_UTF8 else "cp437"
-        return _Written(
-            name=stored.name.encode(encoding),
-            flags=stored.local_flags,
-            method=stored.method,
-            dos_time=_dos_time(stored.date_time),
-            dos_date=_dos_date(stored.date_time),
-            crc=stored.crc,
-            compressed_size=stored.compressed_size,
-            size=stored.size,
-            external_attr=stored.external_attr or _attributes(stored.name, _DEFAULT_MODE),
-            offset=self._output_start + stored.header_offset - self._start,
-        )
+        offset = self._output_start + stored.header_offset - self._start
+        # Kept as stored: the central entry must repeat the local header's name bytes and flags.
+        return _stored_entry(stored, stored.name.encode(encoding), stored.local_flags, offset)
 
     def flush(self) -> None:
         if self._end > self._start:
@@ -241,21 +232,29 @@ def _write_stored(
     wheel: Wheel, member: _Output, stored: StoredMember, handle: BinaryIO
 ) -> _Written:
     """A moved member: a new local header under its new name, then its stored bytes."""
-    entry = _Written(
-        name=member.name.encode("utf-8"),
-        flags=_flags(member.name),
+    name = member.name.encode("utf-8")
+    entry = _stored_entry(stored, name, _flags(member.name), handle.tell(), member.mode)
+    _write_local_header(entry, handle)
+    wheel.archive.copy_range(stored.data_start, stored.data_end, handle)
+    return entry
+
+
+def _stored_entry(
+    stored: StoredMember, name: bytes, flags: int, offset: int, mode: int = _DEFAULT_MODE
+) -> _Written:
+    """The directory facts of a member whose stored bytes are reused (sizes, CRC, time, mode)."""
+    return _Written(
+        name=name,
+        flags=flags,
         method=stored.method,
         dos_time=_dos_time(stored.date_time),
         dos_date=_dos_date(stored.date_time),
         crc=stored.crc,
         compressed_size=stored.compressed_size,
         size=stored.size,
-        external_attr=stored.external_attr or _attributes(member.name, member.mode),
-        offset=handle.tell(),
+        external_attr=stored.external_attr or _attributes(stored.name, mode),
+        offset=offset,
     )
-    _write_local_header(entry, handle)
-    wheel.archive.copy_range(stored.data_start, stored.data_end, handle)
-    return entry
 
 
 def _write_new(
