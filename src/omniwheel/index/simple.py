@@ -21,11 +21,11 @@ JSON_V1 = "application/vnd.pypi.simple.v1+json"
 HTML_V1 = "application/vnd.pypi.simple.v1+html"
 TEXT_HTML = "text/html"
 _ALIASES = {
-    "json": JSON_V1,
-    "html": HTML_V1,
     "application/vnd.pypi.simple.latest+json": JSON_V1,
     "application/vnd.pypi.simple.latest+html": HTML_V1,
 }
+# ``?format=json`` and ``?format=html``, for people typing URLs.
+_SHORT_FORMATS = {"json": JSON_V1, "html": HTML_V1}
 # Full ties go to plain HTML: PEP 691 says that is what a client that does not ask gets.
 _PREFERENCE = (TEXT_HTML, HTML_V1, JSON_V1)
 
@@ -64,7 +64,7 @@ def negotiate(accept: str | None, override: str | None) -> str | None:
     if override:
         # An unescaped "+" in a query string arrives as a space.
         wanted = override.strip().replace(" ", "+")
-        named = _ALIASES.get(wanted, wanted)
+        named = _SHORT_FORMATS.get(wanted) or _ALIASES.get(wanted, wanted)
         return named if named in _PREFERENCE else None
     if not accept or not accept.strip():
         return TEXT_HTML
@@ -101,10 +101,6 @@ def _match(media_range: str, candidate: str) -> int:
         return 0
     kind, _, subtype = media_range.partition("/")
     return 1 if subtype == "*" and candidate.startswith(kind + "/") else -1
-
-
-def content_type(media_type: str) -> str:
-    return f"{media_type}; charset=utf-8" if media_type == TEXT_HTML else media_type
 
 
 def format_time(timestamp: float) -> str:
