@@ -6,9 +6,9 @@ one project with 2,000 files, imports the same files into an omniwheel root,
 then for each server measures start-up (spawn until the first answer) and RSS,
 and runs wrk against ``/simple/<project>/`` (HTML and JSON) and ``/simple/``.
 pypiserver speaks PEP 503 HTML only, so the JSON row compares against its HTML.
-pypiserver gets its fastest setup: ``--server waitress`` (threads) and, with
-watchdog installed, its cached-dir backend (both in the ``test`` extra); a run
-where it completed no request in the window prints "(none)".
+pypiserver gets its fastest setup: with Paste and watchdog installed (both in the
+``test`` extra) its ``auto`` choices are Paste's threaded server and the cached-dir
+backend; a run where it completed no request in the window prints "(none)".
 
 The omniwheel rows are written straight into the database in one transaction
 (the files are identical links, so the per-file check would measure nothing
@@ -61,7 +61,8 @@ def _template(directory: Path) -> tuple[Path, Path]:
     with zipfile.ZipFile(path, "w") as archive:
         for name, data in members.items():
             archive.writestr(name, data)
-        archive.writestr("template-1.0.dist-info/RECORD", rows + "template-1.0.dist-info/RECORD,,\n")
+        record = rows + "template-1.0.dist-info/RECORD,,\n"
+        archive.writestr("template-1.0.dist-info/RECORD", record)
     metadata_path = directory / "template.metadata"
     metadata_path.write_bytes(metadata)
     return path, metadata_path
@@ -181,7 +182,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="wrk duration per endpoint")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=1, help="omniwheel worker processes")
-    parser.add_argument("--pypiserver-server", default="waitress", help="its --server")
+    parser.add_argument("--pypiserver-server", default="auto", help="its --server")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed (Debian package wrk)")
@@ -221,8 +222,10 @@ def main() -> None:
                 results[name] = {
                     "project HTML": wrk(project, args.seconds, args.connections, "text/html"),
                     "project JSON": wrk(
-                        project, args.seconds, args.connections, JSON if name == "omniwheel"
-                        else None
+                        project,
+                        args.seconds,
+                        args.connections,
+                        JSON if name == "omniwheel" else None,
                     ),
                     "root HTML": wrk(
                         running.url + "/simple/", args.seconds, args.connections, "text/html"

@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from rich.progress import track
+
 from omniwheel.cli.options import add_json
 from omniwheel.cli.output import console, emit_json, errors, table
 from omniwheel.errors import UsageError
@@ -245,7 +247,11 @@ def run_index_add(args: argparse.Namespace) -> int:
     added: list[dict[str, Any]] = []
     skipped: list[dict[str, Any]] = []
     refused: list[dict[str, Any]] = []
-    for path in _wheels(args.paths):
+    paths = _wheels(args.paths)
+    progress = track(
+        paths, description="checking", console=errors, disable=args.json or len(paths) < 2
+    )
+    for path in progress:
         try:
             added.append(index.add_path(path).to_json())
         except DuplicateFileError as exc:
