@@ -108,6 +108,9 @@ def register(commands: Any) -> None:
                               "else site-packages")  # fmt: skip
     install.add_argument("--app-id", default=LayoutOptions.app_id, metavar="BUNDLE_ID",
                          help="the iOS app's bundle id (frameworks get <id>.<module>)")  # fmt: skip
+    install.add_argument("--pyodide-version", metavar="VERSION",
+                         help="the Pyodide release, written into pyodide-lock.json "
+                              "(required by Pyodide 0.26 and 0.27)")  # fmt: skip
     install.set_defaults(run=run_install)
 
 
@@ -222,7 +225,7 @@ def run_install(args: argparse.Namespace) -> int:
                 if all(size is not None for size in sizes):
                     bar[0].update(bar[1], total=sum(size or 0 for size in sizes))
             report = install_lock(lock, lock_dir, platform, session.downloader, layout,
-                                  args.into, LayoutOptions(app_id=args.app_id), advance)  # fmt: skip
+                                  args.into, LayoutOptions(args.app_id, args.pyodide_version), advance)  # fmt: skip
     _print_report(report, args.json)
     return 0
 

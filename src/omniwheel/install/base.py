@@ -29,9 +29,11 @@ class InstallItem:
 
 @dataclass(frozen=True)
 class LayoutOptions:
-    """Settings some layouts use: the iOS app's bundle id prefix."""
+    """Settings some layouts use: the iOS app's bundle id prefix; the Pyodide release
+    (Pyodide 0.26 and 0.27 refuse a pyodide-lock.json that does not name their version)."""
 
     app_id: str = "org.example.app"
+    pyodide_version: str | None = None
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """``pyodide``: a directory Pyodide loads packages from: the wheels and a ``pyodide-lock.json``.
 
 ``loadPyodide({lockFileURL: "<dir>/pyodide-lock.json"})`` then
-``pyodide.loadPackage("name")`` loads a package with its whole dependency tree.
+``pyodide.loadPackage("name")`` loads a package with its whole dependency tree
+(Pyodide 0.27 under Node also needs ``packageCacheDir: "<dir>"``).
 The npm ``pyodide`` package ships no packages, so every wheel, pure ones too,
 is copied here.
 """
@@ -59,15 +60,18 @@ def _entry(item: InstallItem) -> dict[str, Any]:
     }
 
 
-def lock_info(platform: Platform) -> dict[str, str]:
-    """The ``info`` block Pyodide compares with its runtime (platform and ABI)."""
+def lock_info(platform: Platform, pyodide_version: str | None) -> dict[str, str]:
+    """The ``info`` block Pyodide compares with its runtime (platform, ABI, maybe version)."""
     emscripten = format_version(platform.min_os or (), "_")
-    return {
+    info = {
         "abi_version": platform.abi or "",
         "arch": platform.arch,
         "platform": f"emscripten_{emscripten}",
         "python": f"{platform.python.dotted}.0",
     }
+    if pyodide_version is not None:
+        info["version"] = pyodide_version
+    return info
 
 
 class PyodideLayout(Layout):
@@ -89,7 +93,7 @@ class PyodideLayout(Layout):
             if item.path.resolve() != target.resolve():
                 shutil.copyfile(item.path, target)
             packages[item.wheel.name] = _entry(item)
-        document = {"info": lock_info(platform), "packages": dict(sorted(packages.items()))}
+        document = {"info": lock_info(platform, options.pyodide_version), "packages": dict(sorted(packages.items()))}
         with atomic_output(lock_path) as stream:
             stream.write((json.dumps(document, indent=2) + "\n").encode())
         report = InstallReport(self.name, into, platform, list(items))
