@@ -23,7 +23,7 @@ from omniwheel.cli.output import console, emit_json, errors, table
 from omniwheel.errors import UsageError
 from omniwheel.install import DEFAULT_LAYOUT, LAYOUTS, InstallReport, LayoutOptions
 from omniwheel.install.run import install_lock
-from omniwheel.platforms import Platform, parse_platform
+from omniwheel.platforms import Platform, PythonTarget, parse_platform
 from omniwheel.resolve import (
     IndexStrategy,
     RequirementSet,
@@ -141,7 +141,19 @@ def _session(args: argparse.Namespace, wanted: RequirementSet) -> Session:
 
 
 def _platforms(args: argparse.Namespace, names: list[str]) -> list[Platform]:
-    return [parse_platform(name, python=args.python) for name in names]
+    """Each platform for ``--python``; with several, those that fix their own Python
+    (each Pyodide ABI does) keep it, so one lock can span iOS 3.13 and Pyodide."""
+    if args.python is None or len(names) == 1:
+        return [parse_platform(name, python=args.python) for name in names]
+    python = PythonTarget.parse(args.python)
+    platforms = []
+    for name in names:
+        platform = parse_platform(name)
+        try:
+            platforms.append(platform.with_python(python))
+        except UsageError:
+            platforms.append(platform)
+    return platforms
 
 
 def _lock_json(lock: Pylock, path: Path, platforms: list[Platform]) -> dict[str, Any]:

@@ -209,8 +209,8 @@ class HttpClient:
                         progress(len(chunk))
                 if sha256 is not None and hasher.hexdigest() != sha256:
                     raise FetchError(
-                        f"{filename} from {url} has sha256 {hasher.hexdigest()}, but the "
-                        f"index says {sha256}: refusing a file that changed or was corrupted"
+                        f"{filename} from {url} has sha256 {hasher.hexdigest()}, expected "
+                        f"{sha256}: refusing a file that changed or was corrupted"
                     )
         except httpx.TransportError as exc:
             raise FetchError(f"download of {url} broke off: {exc}") from exc
