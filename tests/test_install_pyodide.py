@@ -20,26 +20,45 @@ pytestmark = pytest.mark.network
 
 TREES = {
     "2024_0": (["attrs"], "import attrs; print(attrs.define.__module__)", "attr._next_gen"),
-    "2025_0": (["msgpack", "attrs"],
-               "import msgpack, attrs; print(msgpack.unpackb(msgpack.packb([1, 'x'])))",
-               "[1, 'x']"),
-    "2026_0": (["pydantic", "msgpack"],
-               "import pydantic, msgpack\n"
-               "class M(pydantic.BaseModel):\n    x: int\n"
-               "print(M(x='3').x + msgpack.unpackb(msgpack.packb(4)))",
-               "7"),
-}  # fmt: skip
+    "2025_0": (
+        ["msgpack", "attrs"],
+        "import msgpack, attrs; print(msgpack.unpackb(msgpack.packb([1, 'x'])))",
+        "[1, 'x']",
+    ),
+    "2026_0": (
+        ["pydantic", "msgpack"],
+        "import pydantic, msgpack\n"
+        "class M(pydantic.BaseModel):\n    x: int\n"
+        "print(M(x='3').x + msgpack.unpackb(msgpack.packb(4)))",
+        "7",
+    ),
+}
 
 
 @pytest.mark.parametrize("abi", sorted(TREES))
-def test_pyodide_loads_the_tree(served_index: tuple[str, object], tmp_path: Path,
-                                abi: str) -> None:  # fmt: skip
+def test_pyodide_loads_the_tree(served_index: tuple[str, object], tmp_path: Path, abi: str) -> None:
     url, _ = served_index
     requirements, code, expected = TREES[abi]
     packages = tmp_path / "packages"
-    assert main(["install", *requirements, "--platform", f"pyodide-{abi.replace('_', '.')}",
-                 "--index-url", url, "--cache-dir", str(tmp_path / "cache"),
-                 "--into", str(packages), "--pyodide-version", PYODIDE_FOR_ABI[abi]]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "install",
+                *requirements,
+                "--platform",
+                f"pyodide-{abi.replace('_', '.')}",
+                "--index-url",
+                url,
+                "--cache-dir",
+                str(tmp_path / "cache"),
+                "--into",
+                str(packages),
+                "--pyodide-version",
+                PYODIDE_FOR_ABI[abi],
+            ]
+        )
+        == 0
+    )
     lock = json.loads((packages / "pyodide-lock.json").read_text())
     assert lock["info"]["abi_version"] == abi
     assert {entry["file_name"] for entry in lock["packages"].values()} == {

@@ -26,11 +26,30 @@ def _uv_choice(url: str, triple: str, python: str, tmp_path: Path) -> set[Choice
     """What uv installed, read back from each dist-info's WHEEL tags."""
     target = tmp_path / f"uv-{triple}-{python}"
     subprocess.run(
-        [sys.executable, "-m", "uv", "pip", "install", "--no-config", "--only-binary", ":all:",
-         "--target", str(target), "--python-platform", triple, "--python-version", python,
-         "--index-url", url, "--cache-dir", str(tmp_path / "uv-cache"), *REQUIREMENTS],
-        check=True, capture_output=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "uv",
+            "pip",
+            "install",
+            "--no-config",
+            "--only-binary",
+            ":all:",
+            "--target",
+            str(target),
+            "--python-platform",
+            triple,
+            "--python-version",
+            python,
+            "--index-url",
+            url,
+            "--cache-dir",
+            str(tmp_path / "uv-cache"),
+            *REQUIREMENTS,
+        ],
+        check=True,
+        capture_output=True,
+    )
     chosen = set()
     for wheel_file in target.glob("*.dist-info/WHEEL"):
         info = BytesParser().parsebytes(wheel_file.read_bytes())
@@ -42,11 +61,17 @@ def _uv_choice(url: str, triple: str, python: str, tmp_path: Path) -> set[Choice
 
 @pytest.mark.parametrize(
     ("platform", "python"),
-    [("ios", "3.13"), ("ios", "3.14"), ("ios-simulator", "3.13"),
-     ("android-24-arm64_v8a", "3.13"), ("android-24-x86_64", "3.13")],
-)  # fmt: skip
-def test_same_wheels_as_uv(served_index: tuple[str, object], tmp_path: Path,
-                           platform: str, python: str) -> None:  # fmt: skip
+    [
+        ("ios", "3.13"),
+        ("ios", "3.14"),
+        ("ios-simulator", "3.13"),
+        ("android-24-arm64_v8a", "3.13"),
+        ("android-24-x86_64", "3.13"),
+    ],
+)
+def test_same_wheels_as_uv(
+    served_index: tuple[str, object], tmp_path: Path, platform: str, python: str
+) -> None:
     url, _ = served_index
     target = parse_platform(platform, python=python)
     assert target.uv_triple is not None

@@ -27,30 +27,39 @@ def _write(path: Path, text: str) -> Path:
 
 def test_pip_configuration_precedence(tmp_path: Path) -> None:
     """Global, then user files, then PIP_* variables, as pip layers them."""
-    _write(tmp_path / "xdg" / "pip" / "pip.conf",
-           "[global]\nindex-url = http://global.invalid/simple\nfind-links = /g\n")  # fmt: skip
-    _write(tmp_path / "home" / ".config" / "pip" / "pip.conf",
-           "[install]\nindex-url = http://user.invalid/simple\n"
-           "extra-index-url = http://a.invalid/simple\n  http://b.invalid/simple\n")  # fmt: skip
+    _write(
+        tmp_path / "xdg" / "pip" / "pip.conf",
+        "[global]\nindex-url = http://global.invalid/simple\nfind-links = /g\n",
+    )
+    _write(
+        tmp_path / "home" / ".config" / "pip" / "pip.conf",
+        "[install]\nindex-url = http://user.invalid/simple\n"
+        "extra-index-url = http://a.invalid/simple\n  http://b.invalid/simple\n",
+    )
     environ = {"HOME": str(tmp_path / "home"), "XDG_CONFIG_DIRS": str(tmp_path / "xdg")}
     config = pip_index_config(environ)
     assert config.index_urls == (
-        "http://user.invalid/simple", "http://a.invalid/simple", "http://b.invalid/simple",
-    )  # fmt: skip
+        "http://user.invalid/simple",
+        "http://a.invalid/simple",
+        "http://b.invalid/simple",
+    )
     assert config.find_links == ("/g",)
-    config = pip_index_config({**environ, "PIP_INDEX_URL": "http://env.invalid/simple",
-                               "PIP_EXTRA_INDEX_URL": ""})  # fmt: skip
+    config = pip_index_config(
+        {**environ, "PIP_INDEX_URL": "http://env.invalid/simple", "PIP_EXTRA_INDEX_URL": ""}
+    )
     assert config.index_urls == ("http://env.invalid/simple",)
     assert pip_index_config({**environ, "PIP_NO_INDEX": "1"}).index_urls == ()
-    devnull = pip_index_config({**environ, "PIP_CONFIG_FILE": os.devnull,
-                                "PIP_INDEX_URL": "http://x.invalid/"})  # fmt: skip
+    devnull = pip_index_config(
+        {**environ, "PIP_CONFIG_FILE": os.devnull, "PIP_INDEX_URL": "http://x.invalid/"}
+    )
     assert devnull.find_links == ()
 
 
 def test_machine_configuration_matches_pip() -> None:
     """On this machine, we read the same extra indexes and find-links that pip reports."""
-    result = subprocess.run([sys.executable, "-m", "pip", "config", "list"],
-                            capture_output=True, text=True, check=True)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True, check=True
+    )
     reported: dict[str, str] = {}
     for line in result.stdout.splitlines():
         key, _, value = line.partition("=")
@@ -67,8 +76,11 @@ def test_json_and_html_pages_agree(local_index: Path, tmp_path: Path, json_pages
     """PEP 691 and PEP 503 forms of one index give the same files, hashes and sizes known."""
     claims = {"attrs-26.1.0-py3-none-any.whl": localindex.FileClaims("broken", ">=3.13")}
     root = tmp_path / "idx"
-    wheels = [localindex.realwheels.fetch_wheel(wheel) for wheel in localindex.INDEX_WHEELS
-              if wheel.filename.startswith(("attrs", "markupsafe"))]  # fmt: skip
+    wheels = [
+        localindex.realwheels.fetch_wheel(wheel)
+        for wheel in localindex.INDEX_WHEELS
+        if wheel.filename.startswith(("attrs", "markupsafe"))
+    ]
     localindex.build_index(root, wheels, claims)
     with (
         localindex.serve(root, json_pages=json_pages) as (url, log),
@@ -88,8 +100,9 @@ def test_json_and_html_pages_agree(local_index: Path, tmp_path: Path, json_pages
     assert "/simple/markupsafe/" in log.paths()
 
 
-def test_cache_revalidates_then_works_offline(served_index: tuple[str, object],
-                                              tmp_path: Path) -> None:  # fmt: skip
+def test_cache_revalidates_then_works_offline(
+    served_index: tuple[str, object], tmp_path: Path
+) -> None:
     url, log = served_index
     assert isinstance(log, localindex.RequestLog)
     page = f"{url}jinja2/"
@@ -113,8 +126,11 @@ def test_metadata_by_range_requests(served_index: tuple[str, object], tmp_path: 
     url, log = served_index
     assert isinstance(log, localindex.RequestLog)
     with HttpClient(tmp_path) as http:
-        file = next(f for f in Sources(IndexConfig((url,)), http).files("pydantic")
-                    if f.filename.endswith(".whl"))  # fmt: skip
+        file = next(
+            f
+            for f in Sources(IndexConfig((url,)), http).files("pydantic")
+            if f.filename.endswith(".whl")
+        )
         before = len(log.lines)
         metadata = MetadataFetcher(http, tmp_path).metadata(file)
         assert not http.cached_file(file.filename, file.sha256, file.url).exists()
@@ -159,8 +175,9 @@ def test_first_index_wins_over_a_later_index(local_index: Path, tmp_path: Path) 
     config = IndexConfig((only_ios.joinpath("simple").as_uri(), local_index.as_uri()))
     with HttpClient(tmp_path / "cache") as http:
         first = Sources(config, http).files("markupsafe")
-        merged = Sources(IndexConfig(config.index_urls, (), IndexStrategy.UNSAFE_BEST_MATCH),
-                         http).files("markupsafe")  # fmt: skip
+        merged = Sources(
+            IndexConfig(config.index_urls, (), IndexStrategy.UNSAFE_BEST_MATCH), http
+        ).files("markupsafe")
         jinja2 = Sources(config, http).files("jinja2")
     assert [f.filename for f in first] == [localindex.realwheels.WHEELS["ios-device"].filename]
     assert len(merged) == 6

@@ -24,15 +24,28 @@ REQUIREMENTS = (
 
 
 @pytest.fixture
-def lock_file(served_index: tuple[str, object], tmp_path: Path,
-              capsys: pytest.CaptureFixture[str]) -> tuple[Path, dict[str, object]]:  # fmt: skip
+def lock_file(
+    served_index: tuple[str, object], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> tuple[Path, dict[str, object]]:
     url, _ = served_index
     requirements = tmp_path / "requirements.txt"
     requirements.write_text(REQUIREMENTS)
     output = tmp_path / "out" / "pylock.toml"
     output.parent.mkdir()
-    arguments = ["lock", "-r", str(requirements), "--python", "3.13", "--index-url", url,
-                 "--cache-dir", str(tmp_path / "cache"), "-o", str(output), "--json"]  # fmt: skip
+    arguments = [
+        "lock",
+        "-r",
+        str(requirements),
+        "--python",
+        "3.13",
+        "--index-url",
+        url,
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "-o",
+        str(output),
+        "--json",
+    ]
     for platform in PLATFORMS:
         arguments += ["--platform", platform]
     assert main(arguments) == 0
@@ -47,8 +60,9 @@ def _expected(url: str, platform: str, tmp_path: Path) -> set[str]:
     return {package.file.filename for package in resolution.packages.values()}
 
 
-def test_lock_round_trip(lock_file: tuple[Path, dict[str, object]],
-                         served_index: tuple[str, object], tmp_path: Path) -> None:  # fmt: skip
+def test_lock_round_trip(
+    lock_file: tuple[Path, dict[str, object]], served_index: tuple[str, object], tmp_path: Path
+) -> None:
     """packaging.pylock validates the lock and ``select`` picks each platform's own wheels."""
     path, _ = lock_file
     document = tomllib.loads(path.read_text())
@@ -58,9 +72,13 @@ def test_lock_round_trip(lock_file: tuple[Path, dict[str, object]],
     url, _ = served_index
     for name in PLATFORMS:
         platform = parse_platform(name, python=None if "pyodide" in name else "3.13")
-        selected = {wheel.filename for _, wheel in lock.select(
-            environment=dict(marker_environment(platform)),  # type: ignore[arg-type]
-            tags=compatible_tags(platform))}  # fmt: skip
+        selected = {
+            wheel.filename
+            for _, wheel in lock.select(
+                environment=dict(marker_environment(platform)),  # type: ignore[arg-type]
+                tags=compatible_tags(platform),
+            )
+        }
         assert selected == _expected(url, name, tmp_path), name
         assert str(platform_marker(platform)) in document["environments"]
     assert len(document["environments"]) == 3  # device and simulator share one marker
@@ -70,9 +88,15 @@ def test_lock_markers_and_wheels(lock_file: tuple[Path, dict[str, object]]) -> N
     path, report = lock_file
     packages = {p["name"]: p for p in tomllib.loads(path.read_text())["packages"]}
     assert set(packages) == {
-        "annotated-types", "jinja2", "markupsafe", "msgpack", "pydantic", "pydantic-core",
-        "typing-extensions", "typing-inspection",
-    }  # fmt: skip
+        "annotated-types",
+        "jinja2",
+        "markupsafe",
+        "msgpack",
+        "pydantic",
+        "pydantic-core",
+        "typing-extensions",
+        "typing-inspection",
+    }
     assert packages["markupsafe"]["marker"] == (
         '(sys_platform == "android" and platform_machine == "aarch64" and '
         'python_version == "3.13") or (sys_platform == "ios" and platform_machine == "arm64" '
@@ -83,8 +107,11 @@ def test_lock_markers_and_wheels(lock_file: tuple[Path, dict[str, object]]) -> N
         "markupsafe-3.0.4-cp313-cp313-ios_13_0_arm64_iphoneos.whl",
         "markupsafe-3.0.4-cp313-cp313-ios_13_0_arm64_iphonesimulator.whl",
     ]
-    assert all(len(w["hashes"]["sha256"]) == 64 and w["url"].startswith("http://127.0.0.1")
-               for p in packages.values() for w in p["wheels"])  # fmt: skip
+    assert all(
+        len(w["hashes"]["sha256"]) == 64 and w["url"].startswith("http://127.0.0.1")
+        for p in packages.values()
+        for w in p["wheels"]
+    )
     assert packages["jinja2"]["dependencies"] == [{"name": "markupsafe"}]
     assert packages["pydantic-core"]["tool"]["omniwheel"]["platforms"] == [
         "pyemscripten_2026_0_wasm32"

@@ -53,18 +53,41 @@ layouts: site-packages (pip --target), ios-app (PEP 730 frameworks), android, py
 
 
 def _add_sources(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("packages", nargs="*", metavar="REQUIREMENT",
-                        help="PEP 508 requirements or wheel files")  # fmt: skip
-    parser.add_argument("-r", "--requirement", action="append", default=[], metavar="FILE",
-                        help="a requirements file (repeatable)")  # fmt: skip
-    parser.add_argument("-c", "--constraint", action="append", default=[], metavar="FILE",
-                        help="a constraints file (repeatable)")  # fmt: skip
+    parser.add_argument(
+        "packages", nargs="*", metavar="REQUIREMENT", help="PEP 508 requirements or wheel files"
+    )
+    parser.add_argument(
+        "-r",
+        "--requirement",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a requirements file (repeatable)",
+    )
+    parser.add_argument(
+        "-c",
+        "--constraint",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a constraints file (repeatable)",
+    )
     add_python(parser)
-    parser.add_argument("-i", "--index-url", metavar="URL",
-                        help="the primary index (default: pip's configured index)")  # fmt: skip
+    parser.add_argument(
+        "-i",
+        "--index-url",
+        metavar="URL",
+        help="the primary index (default: pip's configured index)",
+    )
     parser.add_argument("--extra-index-url", action="append", default=[], metavar="URL")
-    parser.add_argument("-f", "--find-links", action="append", default=[], metavar="PATH",
-                        help="a directory of wheels, a wheel, or an HTML page of links")  # fmt: skip
+    parser.add_argument(
+        "-f",
+        "--find-links",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a directory of wheels, a wheel, or an HTML page of links",
+    )
     parser.add_argument("--no-index", action="store_true", help="use find-links only")
     parser.add_argument(
         "--index-strategy",
@@ -86,8 +109,13 @@ def register(commands: Any) -> None:
         formatter_class=formatter,
     )
     _add_sources(lock)
-    lock.add_argument("--platform", action="append", required=True, metavar="PLATFORM",
-                      help="a target platform (repeatable)")  # fmt: skip
+    lock.add_argument(
+        "--platform",
+        action="append",
+        required=True,
+        metavar="PLATFORM",
+        help="a target platform (repeatable)",
+    )
     lock.add_argument("-o", "--output", type=Path, default=Path("pylock.toml"), metavar="FILE")
     lock.set_defaults(run=run_lock)
 
@@ -99,18 +127,28 @@ def register(commands: Any) -> None:
         formatter_class=formatter,
     )
     _add_sources(install)
-    install.add_argument("--lock", type=Path, metavar="PYLOCK",
-                         help="install exactly what this pylock.toml selects")  # fmt: skip
+    install.add_argument(
+        "--lock", type=Path, metavar="PYLOCK", help="install exactly what this pylock.toml selects"
+    )
     install.add_argument("--platform", required=True, metavar="PLATFORM")
     install.add_argument("--into", type=Path, required=True, metavar="DIR")
-    install.add_argument("--layout", choices=sorted(LAYOUTS),
-                         help="default: ios-app, android or pyodide by platform, "
-                              "else site-packages")  # fmt: skip
-    install.add_argument("--app-id", default=LayoutOptions.app_id, metavar="BUNDLE_ID",
-                         help="the iOS app's bundle id (frameworks get <id>.<module>)")  # fmt: skip
-    install.add_argument("--pyodide-version", metavar="VERSION",
-                         help="the Pyodide release, written into pyodide-lock.json "
-                              "(required by Pyodide 0.26 and 0.27)")  # fmt: skip
+    install.add_argument(
+        "--layout",
+        choices=sorted(LAYOUTS),
+        help="default: ios-app, android or pyodide by platform, else site-packages",
+    )
+    install.add_argument(
+        "--app-id",
+        default=LayoutOptions.app_id,
+        metavar="BUNDLE_ID",
+        help="the iOS app's bundle id (frameworks get <id>.<module>)",
+    )
+    install.add_argument(
+        "--pyodide-version",
+        metavar="VERSION",
+        help="the Pyodide release, written into pyodide-lock.json "
+        "(required by Pyodide 0.26 and 0.27)",
+    )
     install.set_defaults(run=run_install)
 
 
@@ -180,8 +218,9 @@ def run_lock(args: argparse.Namespace) -> int:
     platforms = _platforms(args, args.platform)
     output: Path = args.output
     with _session(args, wanted) as session:
-        lock, _ = session.lock(wanted.requirements, platforms,
-                               constraints=wanted.constraints, lock_dir=output.parent)  # fmt: skip
+        lock, _ = session.lock(
+            wanted.requirements, platforms, constraints=wanted.constraints, lock_dir=output.parent
+        )
     write_lock(lock, output)
     if args.json:
         emit_json(_lock_json(lock, output, platforms))
@@ -218,7 +257,11 @@ def run_install(args: argparse.Namespace) -> int:
     layout.check_platform(platform)
     wanted = _requirement_set(args)
     lock_path: Path | None = args.lock
-    if lock_path is None and len(args.packages) == 1 and is_valid_pylock_path(Path(args.packages[0])):
+    if (
+        lock_path is None
+        and len(args.packages) == 1
+        and is_valid_pylock_path(Path(args.packages[0]))
+    ):
         lock_path, wanted.requirements = Path(args.packages[0]), []
     if lock_path is not None and wanted.requirements:
         raise UsageError("give either a lock (--lock) or requirements, not both")
@@ -229,15 +272,24 @@ def run_install(args: argparse.Namespace) -> int:
             lock, lock_dir = read_lock(lock_path), lock_path.parent
         else:
             lock_dir = args.into
-            lock, _ = session.lock(wanted.requirements, [platform],
-                                   constraints=wanted.constraints, lock_dir=lock_dir)  # fmt: skip
+            lock, _ = session.lock(
+                wanted.requirements, [platform], constraints=wanted.constraints, lock_dir=lock_dir
+            )
         with _progress(not args.json) as (advance, bar):
             if bar is not None:
                 sizes = [wheel.size for _, wheel in select_wheels(lock, platform)]
                 if all(size is not None for size in sizes):
                     bar[0].update(bar[1], total=sum(size or 0 for size in sizes))
-            report = install_lock(lock, lock_dir, platform, session.downloader, layout,
-                                  args.into, LayoutOptions(args.app_id, args.pyodide_version), advance)  # fmt: skip
+            report = install_lock(
+                lock,
+                lock_dir,
+                platform,
+                session.downloader,
+                layout,
+                args.into,
+                LayoutOptions(args.app_id, args.pyodide_version),
+                advance,
+            )
     _print_report(report, args.json)
     return 0
 
@@ -248,8 +300,10 @@ def _print_report(report: InstallReport, as_json: bool) -> None:
         return
     view = table(
         f"installed into {report.into} ({report.layout}, {report.platform.wheel_tag})",
-        "package", "version", "wheel",
-    )  # fmt: skip
+        "package",
+        "version",
+        "wheel",
+    )
     for item in report.installed:
         view.add_row(item.wheel.name, str(item.wheel.version), item.wheel.filename)
     console.print(view)

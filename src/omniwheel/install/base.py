@@ -53,12 +53,16 @@ class InstallReport:
             "into": str(self.into),
             "platform": self.platform.to_json(),
             "installed": [
-                {"name": item.wheel.name, "version": str(item.wheel.version),
-                 "filename": item.wheel.filename, "sha256": item.wheel.sha256}
+                {
+                    "name": item.wheel.name,
+                    "version": str(item.wheel.version),
+                    "filename": item.wheel.filename,
+                    "sha256": item.wheel.sha256,
+                }
                 for item in self.installed
             ],
             "created": sorted(self.created),
-        }  # fmt: skip
+        }
 
 
 class Layout(ABC):

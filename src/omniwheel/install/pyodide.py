@@ -93,7 +93,10 @@ class PyodideLayout(Layout):
             if item.path.resolve() != target.resolve():
                 shutil.copyfile(item.path, target)
             packages[item.wheel.name] = _entry(item)
-        document = {"info": lock_info(platform, options.pyodide_version), "packages": dict(sorted(packages.items()))}
+        document = {
+            "info": lock_info(platform, options.pyodide_version),
+            "packages": dict(sorted(packages.items())),
+        }
         with atomic_output(lock_path) as stream:
             stream.write((json.dumps(document, indent=2) + "\n").encode())
         report = InstallReport(self.name, into, platform, list(items))

@@ -26,8 +26,10 @@ if TYPE_CHECKING:  # a typing-only alias in installer
 
 _INSTALLER = b"omniwheel\n"
 _WINDOWS_LAUNCHERS: dict[str, LauncherKind] = {
-    "x86_64": "win-amd64", "arm64": "win-arm64", "x86": "win-ia32",
-}  # fmt: skip
+    "x86_64": "win-amd64",
+    "arm64": "win-arm64",
+    "x86": "win-ia32",
+}
 
 
 def _script_kind(platform: Platform) -> LauncherKind:

@@ -102,8 +102,9 @@ def build_lock(
             entry.platforms.append(resolution.platform)
             entry.files[package.file.filename] = package.file
             entry.dependencies.update(package.dependencies)
-    markers = {resolution.platform: str(platform_marker(resolution.platform))
-               for resolution in resolutions}  # fmt: skip
+    markers = {
+        resolution.platform: str(platform_marker(resolution.platform)) for resolution in resolutions
+    }
     _check_distinguishable(entries, markers)
     everywhere = set(markers.values())
     packages = []
@@ -122,7 +123,9 @@ def build_lock(
                     _wheel_entry(file, sha256_of(file), lock_dir)
                     for _, file in sorted(entry.files.items())
                 ],
-                tool={"omniwheel": {"platforms": sorted(str(p.wheel_tag) for p in entry.platforms)}},
+                tool={
+                    "omniwheel": {"platforms": sorted(str(p.wheel_tag) for p in entry.platforms)}
+                },
             )
         )
     lock = Pylock(
@@ -130,9 +133,13 @@ def build_lock(
         environments=[Marker(marker) for marker in sorted(everywhere)],
         created_by=_CREATED_BY,
         packages=packages,
-        tool={"omniwheel": {"version": __version__,
-                            "platforms": [r.platform.wheel_tag for r in resolutions]}},
-    )  # fmt: skip
+        tool={
+            "omniwheel": {
+                "version": __version__,
+                "platforms": [r.platform.wheel_tag for r in resolutions],
+            }
+        },
+    )
     lock.validate()
     for resolution in resolutions:
         chosen = {p.file.filename for p in resolution.packages.values()}
@@ -203,10 +210,11 @@ def locked_wheels(lock: Pylock, platform: Platform, lock_dir: Path) -> list[Lock
                 location=location,
                 sha256=sha256,
                 size=wheel.size,
-                dependencies=tuple(canonicalize_name(d["name"]) for d in package.dependencies or []
-                                   if "name" in d),
+                dependencies=tuple(
+                    canonicalize_name(d["name"]) for d in package.dependencies or [] if "name" in d
+                ),
             )
-        )  # fmt: skip
+        )
     return wheels
 
 

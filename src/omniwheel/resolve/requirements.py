@@ -10,12 +10,16 @@ from pathlib import Path
 from omniwheel.errors import UsageError
 
 _OPTIONS = {
-    "-r": "requirement", "--requirement": "requirement",
-    "-c": "constraint", "--constraint": "constraint",
-    "-i": "index_url", "--index-url": "index_url",
+    "-r": "requirement",
+    "--requirement": "requirement",
+    "-c": "constraint",
+    "--constraint": "constraint",
+    "-i": "index_url",
+    "--index-url": "index_url",
     "--extra-index-url": "extra_index_url",
-    "-f": "find_links", "--find-links": "find_links",
-}  # fmt: skip
+    "-f": "find_links",
+    "--find-links": "find_links",
+}
 
 
 @dataclass

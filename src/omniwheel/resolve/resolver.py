@@ -57,8 +57,9 @@ class Need:
 
     @property
     def pinned(self) -> bool:
-        return any(spec.operator in ("==", "===") and "*" not in spec.version
-                   for spec in self.specifier)  # fmt: skip
+        return any(
+            spec.operator in ("==", "===") and "*" not in spec.version for spec in self.specifier
+        )
 
     def describe(self) -> str:
         origin = f"required by {self.parent}" if self.parent else "requested"
@@ -196,8 +197,12 @@ class _Provider(AbstractProvider[Need, Candidate, str]):
             [need.specifier for need in needs],
             self.constraints.get(name, SpecifierSet()),
         )
-        pinned = {Version(spec.version) for need in needs for spec in need.specifier
-                  if spec.operator in ("==", "===") and "*" not in spec.version}  # fmt: skip
+        pinned = {
+            Version(spec.version)
+            for need in needs
+            for spec in need.specifier
+            if spec.operator in ("==", "===") and "*" not in spec.version
+        }
         excluded = {candidate.version for candidate in incompatibilities[identifier]}
         project = self.project(name)
         versions = sorted(specifier.filter(project.choices), reverse=True)
@@ -227,8 +232,15 @@ class _Provider(AbstractProvider[Need, Candidate, str]):
         parent = f"{candidate.name} {candidate.version}"
         needs: list[Need] = []
         if candidate.extras:
-            needs.append(Need(candidate.name, frozenset(), SpecifierSet(f"=={candidate.version}"),
-                              f"{candidate.name}=={candidate.version}", parent))  # fmt: skip
+            needs.append(
+                Need(
+                    candidate.name,
+                    frozenset(),
+                    SpecifierSet(f"=={candidate.version}"),
+                    f"{candidate.name}=={candidate.version}",
+                    parent,
+                )
+            )
         extras = candidate.extras or frozenset({""})
         for requirement in metadata.requires_dist or []:
             marker = requirement.marker
@@ -323,8 +335,11 @@ def resolve(
                 f"gave up after {_MAX_ROUNDS} resolution rounds for {platform}: the "
                 "requirements backtrack too much; pin some versions"
             ) from exc
-        metadata_by_url = {url: future.result() for url, future in provider._metadata.items()
-                           if future.done() and future.exception() is None}  # fmt: skip
+        metadata_by_url = {
+            url: future.result()
+            for url, future in provider._metadata.items()
+            if future.done() and future.exception() is None
+        }
     return _collect(platform, result.mapping, result.graph, metadata_by_url)
 
 
