@@ -21,7 +21,7 @@ from typing import Any
 
 from omniwheel.files import atomic_output
 from omniwheel.install.base import InstallItem, InstallReport, Layout, LayoutOptions
-from omniwheel.install.site_packages import install_wheel, installed_files
+from omniwheel.install.site_packages import install_all, installed_files
 from omniwheel.platforms import Platform, parse_platform, supported_tags
 from omniwheel.platforms.data import format_version
 from omniwheel.wheel import WheelFilename
@@ -74,7 +74,8 @@ class IOSAppLayout(Layout):
         report = InstallReport(self.name, into, platform, list(items))
         for item in items:
             self._unframe(into, packages, item.wheel.name)
-            install_wheel(item, platform, packages)
+        install_all(items, platform, packages)
+        for item in items:
             for relative in _extension_modules(packages, item.wheel.name):
                 minimum = _minimum_ios(item.wheel.filename, platform)
                 report.created += self._frame(into, packages, relative, minimum, platform, options)

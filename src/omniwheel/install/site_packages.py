@@ -8,8 +8,11 @@ byte-compiled: the host's bytecode is not the target's.
 from __future__ import annotations
 
 import csv
+import posixpath
 import shutil
+import zipfile
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +28,7 @@ if TYPE_CHECKING:  # a typing-only alias in installer
     from installer.scripts import LauncherKind
 
 _INSTALLER = b"omniwheel\n"
+_WORKERS = 8
 _WINDOWS_LAUNCHERS: dict[str, LauncherKind] = {
     "x86_64": "win-amd64",
     "arm64": "win-arm64",
@@ -66,17 +70,44 @@ def remove_installed(target: Path, name: str) -> None:
         shutil.rmtree(dist_info, ignore_errors=True)
 
 
-def install_wheel(item: InstallItem, platform: Platform, target: Path) -> None:
-    """Unpack one wheel into ``target`` (purelib and platlib alike), replacing an earlier one."""
-    target.mkdir(parents=True, exist_ok=True)
-    remove_installed(target, item.wheel.name)
-    scheme = {
+def _scheme(target: Path, name: str) -> dict[str, str]:
+    return {
         "purelib": str(target),
         "platlib": str(target),
         "scripts": str(target / "bin"),
         "data": str(target),
-        "headers": str(target / "include" / item.wheel.name),
+        "headers": str(target / "include" / name),
     }
+
+
+def _make_parents(path: Path, data_dir: str, scheme: dict[str, str]) -> None:
+    """Create every directory the wheel writes into, before any thread writes.
+
+    installer creates a missing parent with a check-then-mkdir, which two threads
+    installing wheels that share a directory (``bin``, a namespace package) could race.
+    """
+    data_dir = f"{data_dir}/"
+    parents = {scheme["scripts"]}
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+    for name in names:
+        if name.endswith("/"):
+            continue
+        if name.startswith(data_dir):
+            key, _, rest = name.removeprefix(data_dir).partition("/")
+            if key in scheme and rest:
+                parents.add(posixpath.dirname(posixpath.join(scheme[key], rest)))
+        else:
+            parents.add(posixpath.dirname(posixpath.join(scheme["purelib"], name)))
+    for parent in sorted(parents):
+        Path(parent).mkdir(parents=True, exist_ok=True)
+
+
+def install_wheel(item: InstallItem, platform: Platform, target: Path) -> None:
+    """Unpack one wheel into ``target`` (purelib and platlib alike), replacing an earlier one."""
+    target.mkdir(parents=True, exist_ok=True)
+    remove_installed(target, item.wheel.name)
+    scheme = _scheme(target, item.wheel.name)
     destination = SchemeDictionaryDestination(
         scheme,
         interpreter="/usr/bin/env python3",
@@ -84,7 +115,15 @@ def install_wheel(item: InstallItem, platform: Platform, target: Path) -> None:
         bytecode_optimization_levels=(),
     )
     with WheelFile.open(item.path) as source:
+        _make_parents(item.path, source.data_dir, scheme)
         install(source, destination, additional_metadata={"INSTALLER": _INSTALLER})
+
+
+def install_all(items: Sequence[InstallItem], platform: Platform, target: Path) -> None:
+    """Install every wheel, several at once: creating files dominates, and it waits on I/O."""
+    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+        for future in [pool.submit(install_wheel, item, platform, target) for item in items]:
+            future.result()
 
 
 class SitePackagesLayout(Layout):
@@ -95,8 +134,7 @@ class SitePackagesLayout(Layout):
     def install(
         self, items: Sequence[InstallItem], platform: Platform, into: Path, options: LayoutOptions
     ) -> InstallReport:
-        for item in items:
-            install_wheel(item, platform, into)
+        install_all(items, platform, into)
         return InstallReport(self.name, into, platform, list(items))
 
 
