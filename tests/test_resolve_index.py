@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -190,3 +191,22 @@ def test_find_links_directory(tmp_path: Path) -> None:
         files = Sources(IndexConfig((), (str(wheel.parent),)), http).files("iniconfig")
     assert [f.filename for f in files] == [wheel.name]
     assert files[0].index is None and files[0].url == wheel.resolve().as_uri()
+
+
+def test_metadata_far_from_the_zip_end(make_wheel: Callable[..., Path], tmp_path: Path) -> None:
+    """METADATA outside the fetched tail costs one more range request, not the whole file."""
+    metadata = b"Metadata-Version: 2.4\nName: big\nVersion: 1.0\nRequires-Dist: attrs>=23\n"
+    wheel = make_wheel(
+        "big-1.0-py3-none-any.whl",
+        {"big-1.0.dist-info/METADATA": metadata, "big/blob.bin": os.urandom(300_000)},
+    )
+    root = tmp_path / "idx"
+    localindex.build_index(root, [wheel])
+    with localindex.serve(root, json_pages=True) as (url, log), HttpClient(tmp_path) as http:
+        file = Sources(IndexConfig((url,)), http).files("big")[0]
+        parsed = MetadataFetcher(http, tmp_path / "meta").metadata(file)
+    assert [str(r) for r in parsed.requires_dist or []] == ["attrs>=23"]
+    ranges = log.ranges()
+    assert ranges[0] == "bytes=-65536" and len(ranges) == 2
+    start, _, end = ranges[1].removeprefix("bytes=").partition("-")
+    assert int(end) - int(start) < 64 * 1024
