@@ -30,15 +30,41 @@ from pathlib import Path
 from measure import measure
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-import localindex  # noqa: E402
+import localindex
 
 PURE = [
-    "requests", "urllib3", "idna", "certifi", "charset-normalizer", "attrs", "six",
-    "python-dateutil", "pytz", "packaging", "pyparsing", "click", "rich", "pygments",
-    "markdown-it-py", "mdurl", "typing-extensions", "annotated-types", "iniconfig", "pluggy",
-    "more-itertools", "toolz", "decorator", "sortedcontainers", "beautifulsoup4", "soupsieve",
-    "cachetools", "platformdirs", "tomlkit", "h11", "anyio",
-]  # fmt: skip
+    "requests",
+    "urllib3",
+    "idna",
+    "certifi",
+    "charset-normalizer",
+    "attrs",
+    "six",
+    "python-dateutil",
+    "pytz",
+    "packaging",
+    "pyparsing",
+    "click",
+    "rich",
+    "pygments",
+    "markdown-it-py",
+    "mdurl",
+    "typing-extensions",
+    "annotated-types",
+    "iniconfig",
+    "pluggy",
+    "more-itertools",
+    "toolz",
+    "decorator",
+    "sortedcontainers",
+    "beautifulsoup4",
+    "soupsieve",
+    "cachetools",
+    "platformdirs",
+    "tomlkit",
+    "h11",
+    "anyio",
+]
 
 TARGETS = {
     "ios": {
@@ -61,11 +87,26 @@ TARGETS = {
 def _download(requirements: Path, pip_target: list[str], into: Path) -> None:
     """The wheels pip picks for the target, through this machine's pip configuration."""
     subprocess.run(
-        [sys.executable, "-m", "pip", "download", "-q", "--only-binary", ":all:",
-         "--python-version", "3.13", "--implementation", "cp", *pip_target,
-         "-d", str(into), "-r", str(requirements)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "-q",
+            "--only-binary",
+            ":all:",
+            "--python-version",
+            "3.13",
+            "--implementation",
+            "cp",
+            *pip_target,
+            "-d",
+            str(into),
+            "-r",
+            str(requirements),
+        ],
         check=True,
-    )  # fmt: skip
+    )
 
 
 def _time(name: str, command: list[str], into: Path) -> float:
@@ -95,28 +136,79 @@ def main() -> None:
             requirements = work / f"{name}.txt"
             into = work / "out"
             common = ["-r", str(requirements), "--index-url", url]
-            omniwheel = [sys.executable, "-m", "omniwheel", "install", *common,
-                         "--platform", target["platform"], "--python", "3.13",
-                         "--cache-dir", str(work / "cache-omniwheel"), "--into", str(into)]  # fmt: skip
+            omniwheel = [
+                sys.executable,
+                "-m",
+                "omniwheel",
+                "install",
+                *common,
+                "--platform",
+                target["platform"],
+                "--python",
+                "3.13",
+                "--cache-dir",
+                str(work / "cache-omniwheel"),
+                "--into",
+                str(into),
+            ]
             times = {
                 "omniwheel site-packages": _time(
                     "omniwheel", [*omniwheel, "--layout", "site-packages"], into
                 ),
                 f"omniwheel {target['layout']}": _time("omniwheel", omniwheel, into),
-                "pip --target": _time("pip", [
-                    sys.executable, "-m", "pip", "--isolated", "install", "-q", *common,
-                    "--target", str(into), "--only-binary", ":all:", "--no-compile",
-                    "--python-version", "3.13", "--implementation", "cp", *target["pip"],
-                    "--cache-dir", str(work / "cache-pip")], into),
-                "uv pip --target": _time("uv", [
-                    sys.executable, "-m", "uv", "pip", "install", "--no-config", *common,
-                    "--target", str(into), "--python-platform", target["uv"],
-                    "--python-version", "3.13", "--cache-dir", str(work / "cache-uv")], into),
-            }  # fmt: skip
+                "pip --target": _time(
+                    "pip",
+                    [
+                        sys.executable,
+                        "-m",
+                        "pip",
+                        "--isolated",
+                        "install",
+                        "-q",
+                        *common,
+                        "--target",
+                        str(into),
+                        "--only-binary",
+                        ":all:",
+                        "--no-compile",
+                        "--python-version",
+                        "3.13",
+                        "--implementation",
+                        "cp",
+                        *target["pip"],
+                        "--cache-dir",
+                        str(work / "cache-pip"),
+                    ],
+                    into,
+                ),
+                "uv pip --target": _time(
+                    "uv",
+                    [
+                        sys.executable,
+                        "-m",
+                        "uv",
+                        "pip",
+                        "install",
+                        "--no-config",
+                        *common,
+                        "--target",
+                        str(into),
+                        "--python-platform",
+                        target["uv"],
+                        "--python-version",
+                        "3.13",
+                        "--cache-dir",
+                        str(work / "cache-uv"),
+                    ],
+                    into,
+                ),
+            }
             count = len(list(wheels.glob("*.whl")))
             base = times["omniwheel site-packages"]
-            print(f"{name}: {count} wheels in the index, {requirements.name} "
-                  f"({len(PURE) + len(target['extra'])} requirements)")  # fmt: skip
+            print(
+                f"{name}: {count} wheels in the index, {requirements.name} "
+                f"({len(PURE) + len(target['extra'])} requirements)"
+            )
             for tool, seconds in times.items():
                 print(f"  {tool:26s} {seconds:6.2f} s  ({seconds / base:5.2f}x omniwheel)")
     if args.work is None:
