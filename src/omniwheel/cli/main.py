@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from omniwheel import __version__
-from omniwheel.cli import platforms, wheels
+from omniwheel.cli import platforms, repair, wheels
 from omniwheel.cli.output import errors
 from omniwheel.errors import OmniwheelError
 
@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.required = True
     platforms.register(commands)
     wheels.register(commands)
+    repair.register(commands)
     return parser
 
 
