@@ -81,6 +81,34 @@ class WheelReport:
     def has_errors(self) -> bool:
         return any(f.severity is Severity.ERROR for f in self.findings)
 
+    def judge(self, tag: str, platform: Platform | None) -> list[Finding]:
+        """What stops this wheel's binaries from loading on ``platform`` (None: a pure tag)."""
+        shipped = frozenset(posixpath.basename(b.member) for b in self.binaries)
+        return list(_judge(self.binaries, tag, platform, shipped, self.wheel))
+
+    def lowest_platforms(self) -> list[Platform]:
+        """For each platform the wheel claims, the lowest ones of that family it truly loads on.
+
+        "Lowest" per architecture and variant: the oldest OS, glibc or API level whose
+        checks the binaries pass (a manylinux_2_28 wheel whose symbols need only glibc
+        2.17 gives manylinux_2_17; a 10.9 universal2 build gives universal2, x86_64
+        and arm64 platforms).
+        """
+        binaries = [item.binary for item in self.binaries]
+        best: dict[tuple[str, str, str | None], Platform] = {}
+        for _, claimed in _targets(self.wheel, (), []):
+            if claimed is None:
+                continue
+            for candidate in RULES[claimed.family.name].lowest_platforms(binaries, claimed):
+                candidate = _with_wheel_python(candidate, list(self.wheel.filename.ordered_tags))
+                key = (candidate.family.name, candidate.arch, candidate.variant)
+                known = best.get(key)
+                if known is not None and (known.min_os or ()) <= (candidate.min_os or ()):
+                    continue
+                if _status(self.judge(candidate.wheel_tag, candidate)) != "error":
+                    best[key] = candidate
+        return list(best.values())
+
 
 def check_wheel(path: str | os.PathLike[str], platforms: Sequence[Platform] = ()) -> WheelReport:
     """Verify the wheel and judge its binaries on ``platforms`` (default: every claimed tag).
@@ -92,13 +120,12 @@ def check_wheel(path: str | os.PathLike[str], platforms: Sequence[Platform] = ()
         report = WheelReport(os.fspath(path), wheel)
         report.findings += _read_binaries(wheel, report.binaries)
         targets = list(_targets(wheel, platforms, report.findings))
-        shipped = frozenset(posixpath.basename(b.member) for b in report.binaries)
         if report.binaries and wheel.wheel_info.root_is_purelib:
             report.findings.append(
                 finding("root-is-purelib", "Root-Is-Purelib is true but the wheel has binaries")
             )
         for tag, platform in targets:
-            found = list(_judge(report.binaries, tag, platform, shipped, wheel))
+            found = report.judge(tag, platform)
             report.findings += found
             status = _status(found)
             name = platform.short_name if platform else None

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from omniwheel import __version__
-from omniwheel.cli import platforms, repair, wheels
+from omniwheel.cli import platforms, repair, retag, wheels
 from omniwheel.cli.output import errors
 from omniwheel.errors import OmniwheelError
 
@@ -19,6 +19,7 @@ examples:
   omniwheel markers pyodide-2025.0 --json  the marker environment of Pyodide 0.28/0.29
   omniwheel inspect some.whl               tags, metadata, binaries, where it runs
   omniwheel check dist/*.whl               exit 1 if a binary cannot load where tagged
+  omniwheel retag some.whl --expand        add every tag its binaries truly support
 
 Every reporting command takes --json (schemas in the README). Errors are one line;
 add --debug for a traceback.
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.required = True
     platforms.register(commands)
     wheels.register(commands)
+    retag.register(commands)
     repair.register(commands)
     return parser
 

@@ -33,6 +33,7 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, BinaryIO
@@ -97,6 +98,7 @@ class StoredMember:
     """A member as stored: where its compressed bytes are and what they must decode to."""
 
     name: str
+    header_offset: int
     data_start: int
     compressed_size: int
     size: int
@@ -104,6 +106,13 @@ class StoredMember:
     method: int
     date_time: tuple[int, int, int, int, int, int]
     external_attr: int
+    local_flags: int
+    self_contained: bool
+    """False when a data descriptor follows the data (the local header holds no sizes)."""
+
+    @property
+    def data_end(self) -> int:
+        return self.data_start + self.compressed_size
 
 
 @dataclass(frozen=True)
@@ -234,6 +243,10 @@ class WheelArchive:
 
     def members(self) -> tuple[MemberInfo, ...]:
         """All members in archive order."""
+        return self._members
+
+    @cached_property
+    def _members(self) -> tuple[MemberInfo, ...]:
         return tuple(
             MemberInfo(
                 name=name,
@@ -292,7 +305,11 @@ class WheelArchive:
                 yield view
 
     def data_start(self, name: str) -> int:
-        """Where the member's stored bytes begin, after checking its local header.
+        """Where the member's stored bytes begin, after checking its local header."""
+        return self._local_header(name)[0]
+
+    def _local_header(self, name: str) -> tuple[int, int]:
+        """Check the member's local header; return where its data starts and the header's flags.
 
         The local header must agree with the central directory (name, method,
         CRC and sizes) and the data must end before the next member: this is
@@ -325,27 +342,35 @@ class WheelArchive:
         start: int = info.header_offset + _LOCAL_HEADER.size + name_length + extra_length
         if start + info.compress_size > entry.data_limit:
             raise fail("data runs into the next member or the central directory")
-        return start
+        return start, flags
 
     def stored_member(self, name: str) -> StoredMember:
         """The member's stored (still compressed) form, for copying it without decoding."""
         info = self._entry(name).info
+        data_start, flags = self._local_header(name)
         return StoredMember(
             name=name,
-            data_start=self.data_start(name),
+            header_offset=info.header_offset,
+            data_start=data_start,
             compressed_size=info.compress_size,
             size=info.file_size,
             crc=info.CRC,
             method=info.compress_type,
             date_time=info.date_time,
             external_attr=info.external_attr,
+            local_flags=flags,
+            self_contained=not flags & _FLAG_DATA_DESCRIPTOR,
         )
 
-    def copy_stored(self, member: StoredMember, target: BinaryIO) -> None:
-        """Copy a member's stored bytes to ``target`` (in the kernel where it can)."""
+    def copy_range(self, start: int, end: int, target: BinaryIO) -> None:
+        """Copy bytes ``start:end`` of the archive to ``target`` (in the kernel where it can).
+
+        Callers pass ranges made of checked members (``stored_member``), so the
+        bytes are known to lie inside the file.
+        """
         target.flush()
         source_fd, target_fd = self._file.fileno(), target.fileno()
-        offset, left = member.data_start, member.compressed_size
+        offset, left = start, end - start
         try:
             while left:
                 copied = os.copy_file_range(source_fd, target_fd, left, offset)
@@ -364,7 +389,7 @@ class WheelArchive:
             offset += len(chunk)
             left -= len(chunk)
         if left:
-            raise WheelError(self.name, "data is cut short: the archive is truncated", member.name)
+            raise WheelError(self.name, "is cut short: the archive is truncated")
 
     def _read_at(self, offset: int, size: int) -> bytes:
         self._file.seek(offset)

@@ -74,20 +74,22 @@ class _Output:
     stored: StoredMember | None = None
 
 
-def rewrite_wheel(source: Path, changes: WheelChanges, output: Path) -> Path:
+def rewrite_wheel(source: Path | Wheel, changes: WheelChanges, output: Path) -> Path:
     """Write ``source`` with ``changes`` applied to ``output`` (atomically) and return it.
 
-    ``output`` may be ``source`` itself: the new file replaces it only once it
-    is complete. RECORD signatures (RECORD.jws/.p7s) are dropped, since any
-    rewrite invalidates them.
+    ``source`` is a path or a wheel the caller already opened. ``output`` may be
+    the source file itself: the new file replaces it only once it is complete.
+    RECORD signatures (RECORD.jws/.p7s) are dropped: any rewrite invalidates them.
     """
-    with Wheel.open(source) as wheel:
-        wheel.check_listing()
-        filename = changes.filename or wheel.filename
-        _check_changes(wheel, changes, filename)
-        members = list(_plan(wheel, changes, filename))
-        with atomic_output(output) as handle:
-            _write_zip(wheel, members, f"{wheel.dist_info}/RECORD", handle)
+    if not isinstance(source, Wheel):
+        with Wheel.open(source) as wheel:
+            return rewrite_wheel(wheel, changes, output)
+    source.check_listing()
+    filename = changes.filename or source.filename
+    _check_changes(source, changes, filename)
+    members = list(_plan(source, changes, filename))
+    with atomic_output(output) as handle:
+        _write_zip(source, members, f"{source.dist_info}/RECORD", handle)
     return output
 
 
@@ -168,6 +170,7 @@ def _write_zip(wheel: Wheel, members: list[_Output], record_path: str, handle: B
     """Write the members, then RECORD describing them, then the central directory."""
     rows: list[RecordEntry] = []
     written: list[_Written] = []
+    copier = _RunCopier(wheel, handle)
     # New members get the input's newest timestamp: deterministic, and still plausible.
     newest = max(
         (member.stored.date_time for member in members if member.stored is not None),
@@ -178,19 +181,66 @@ def _write_zip(wheel: Wheel, members: list[_Output], record_path: str, handle: B
             original = wheel.record.get(member.stored.name)
             if original is not None:
                 rows.append(dataclasses.replace(original, path=member.name))
+            if member.name == member.stored.name and member.stored.self_contained:
+                written.append(copier.add(member.stored))
+                continue
+            copier.flush()
             written.append(_write_stored(wheel, member, member.stored, handle))
         elif member.content is not None:
+            copier.flush()
             if not member.name.endswith("/"):
                 rows.append(RecordEntry.for_bytes(member.name, member.content))
             written.append(_write_new(member, member.content, newest, handle))
+    copier.flush()
     record = Record([*rows, RecordEntry(record_path, None, None)]).serialize()
     written.append(_write_new(_Output(record_path, _DEFAULT_MODE), record, newest, handle))
     _write_central_directory(written, handle)
 
 
+class _RunCopier:
+    """Copies unchanged members with their own local headers, adjacent ones in one go.
+
+    A wheel's members usually sit back to back, so a retag that renames nothing
+    copies the whole body as one or two ranges (one kernel copy) instead of one
+    call per member.
+    """
+
+    def __init__(self, wheel: Wheel, handle: BinaryIO) -> None:
+        self._wheel = wheel
+        self._handle = handle
+        self._start = self._end = -1
+        self._output_start = 0
+
+    def add(self, stored: StoredMember) -> _Written:
+        if stored.header_offset != self._end:
+            self.flush()
+            self._start = stored.header_offset
+            self._output_start = self._handle.tell()
+        self._end = stored.data_end
+        encoding = "utf-8" if stored.local_flags & _FLAG_UTF8 else "cp437"
+        return _Written(
+            name=stored.name.encode(encoding),
+            flags=stored.local_flags,
+            method=stored.method,
+            dos_time=_dos_time(stored.date_time),
+            dos_date=_dos_date(stored.date_time),
+            crc=stored.crc,
+            compressed_size=stored.compressed_size,
+            size=stored.size,
+            external_attr=stored.external_attr or _attributes(stored.name, _DEFAULT_MODE),
+            offset=self._output_start + stored.header_offset - self._start,
+        )
+
+    def flush(self) -> None:
+        if self._end > self._start:
+            self._wheel.archive.copy_range(self._start, self._end, self._handle)
+        self._start = self._end = -1
+
+
 def _write_stored(
     wheel: Wheel, member: _Output, stored: StoredMember, handle: BinaryIO
 ) -> _Written:
+    """A moved member: a new local header under its new name, then its stored bytes."""
     entry = _Written(
         name=member.name.encode("utf-8"),
         flags=_flags(member.name),
@@ -204,7 +254,7 @@ def _write_stored(
         offset=handle.tell(),
     )
     _write_local_header(entry, handle)
-    wheel.archive.copy_stored(stored, handle)
+    wheel.archive.copy_range(stored.data_start, stored.data_end, handle)
     return entry
 
 
