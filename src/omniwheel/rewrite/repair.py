@@ -32,10 +32,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, cast
 
-from omniwheel.audit.allowlists import ManylinuxPolicy, manylinux_policies, manylinux_policy
+from omniwheel.audit.base import Subject
 from omniwheel.audit.check import RULES, WheelReport, check_wheel
-from omniwheel.audit.findings import Severity
-from omniwheel.audit.linux import caps_allow
+from omniwheel.audit.findings import Finding, Severity
 from omniwheel.binaries import Binary, ElfFile, MachOFile, parse_binary
 from omniwheel.errors import OmniwheelError, UsageError
 from omniwheel.platforms import Platform, parse_platform
@@ -196,26 +195,23 @@ def _choose_plan(
         plan = _Plan.make(binaries, target, finder, shipped, exclude)
         tags = original.wheel.filename.platform_tags
         return plan, tags if target.wheel_tag in tags else (target.wheel_tag,)
-    if requested is not None and requested.min_os is not None:
-        plan = _Plan.make(binaries, target, finder, shipped, exclude)
-        policy = manylinux_policy(requested.min_os)
-        too_new = None if policy is None else plan.too_new_symbol(policy, target.arch)
-        if too_new is not None:
-            raise RepairError(
-                f"{name}: needs {too_new}, newer than {target.wheel_tag} allows; "
-                "ask for a newer --platform or rebuild against an older glibc"
-            )
-        return plan, _manylinux_tags(target)
+    fixed = requested is not None and requested.min_os is not None
+    # Oldest first: every manylinux policy defined for the CPU, or just the one asked for.
+    rules = RULES[target.family.name]
+    candidates = [target] if fixed else rules.lowest_platforms([b for _, b in binaries], target)
     fitting: tuple[_Plan, Platform] | None = None
-    for policy in manylinux_policies():
-        if target.arch not in policy.symbol_versions:
-            continue
-        candidate = dataclasses.replace(target, min_os=policy.glibc[:2])
+    for candidate in candidates:
         plan = _Plan.make(binaries, candidate, finder, shipped, exclude)
-        if plan.too_new_symbol(policy, target.arch) is None:
-            if not plan.missing:
+        too_new = plan.too_new_symbols(candidate)
+        if too_new is None:
+            if fixed or not plan.missing:
                 return plan, _manylinux_tags(candidate)
             fitting = fitting or (plan, candidate)
+        elif fixed:
+            raise RepairError(
+                f"{name}: {too_new.member} {too_new.message}; ask for a newer --platform "
+                "or rebuild against an older glibc"
+            )
     if fitting is None:
         raise RepairError(
             f"{name}: its binaries need symbol versions newer than any manylinux policy allows"
@@ -291,15 +287,16 @@ class _Plan:
                 node.references[name] = key
         return plan
 
-    def too_new_symbol(self, policy: ManylinuxPolicy, arch: str) -> str | None:
-        """The first symbol version (``GLIBC_2.34``) any binary or copy needs beyond the policy."""
+    def too_new_symbols(self, platform: Platform) -> Finding | None:
+        """The audit's symbol-version finding for the first binary or copy too new for it."""
+        rules = RULES[platform.family.name]
         for node in self.nodes:
-            if not isinstance(node.binary, ElfFile):
-                continue
-            for prefix in policy.symbol_versions.get(arch, {}):
-                needed = node.binary.highest_version(prefix)
-                if needed is not None and not caps_allow(policy, arch, prefix, needed):
-                    return f"{prefix}_{'.'.join(map(str, needed))}"
+            subject = Subject(
+                node.member or node.name, node.binary, platform, platform.wheel_tag, frozenset()
+            )
+            for found in rules.check_binary(subject):
+                if found.code == "symbol-versions-too-new":
+                    return found
         return None
 
     def libraries(self) -> list[Library]:
