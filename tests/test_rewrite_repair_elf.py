@@ -356,3 +356,52 @@ def test_exclude_leaves_the_library_external(
     ]
     # Only a retag happened: the extension itself still needs GLIBC_2.2.5 at most.
     assert report.platform_tags[0].startswith("manylinux_2_5_")
+
+
+# name -> (clang target, wheel platform tag): targets this host cannot run, so their
+# libraries come only from --lib-path.
+FOREIGN = {
+    "android": ("aarch64-linux-android24", "android_24_arm64_v8a"),
+    "musllinux": ("aarch64-linux-musl", "musllinux_1_2_aarch64"),
+}
+
+
+@pytest.mark.parametrize("family", FOREIGN)
+def test_repair_for_a_foreign_target(
+    family: str, tmp_path: Path, make_wheel: Callable[..., Path]
+) -> None:
+    from omniwheel.platforms import parse_platform
+
+    target, tag = FOREIGN[family]
+    (tmp_path / "bar.c").write_text(BAR_C)
+    (tmp_path / "ext.c").write_text("extern int bar_value(void);\nint PyInit__ext(void) "
+                                    "{ return bar_value(); }\n")  # fmt: skip
+    cross = ["clang-14", f"--target={target}", "-fuse-ld=lld", "-nostdlib", "-shared", "-fPIC"]
+    _run(*cross, "-o", tmp_path / "libbar.so", "-Wl,-soname,libbar.so", tmp_path / "bar.c")
+    _run(*cross, "-o", tmp_path / "_ext.so", tmp_path / "ext.c", "-L", tmp_path, "-lbar")
+    platform = parse_platform(tag, python="3.13")
+    member = f"demo/_ext{platform.family.extension_suffixes(platform)[0]}"
+    source = make_wheel(
+        f"demo-1.0-cp313-cp313-{tag}.whl",
+        {
+            member: (tmp_path / "_ext.so").read_bytes(),
+            "demo-1.0.dist-info/WHEEL": (
+                "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: false\n"
+                f"Tag: cp313-cp313-{tag}\n"
+            ).encode(),
+        },
+    )
+    with pytest.raises(RepairError, match=r"cannot find libbar\.so"):
+        repair_wheel(source, tmp_path / "out")  # nothing of this host is searched
+    report = repair_wheel(source, tmp_path / "out", lib_path=[tmp_path])
+    assert report.platform_tags == (tag,)
+    (copy,) = report.vendored
+    assert re.fullmatch(r"demo\.libs/libbar-[0-9a-f]{8}\.so", copy.member or "")
+    output = Path(report.output or "")
+    assert not check_wheel(output).findings
+    with Wheel.open(output) as wheel:
+        ext = parse_elf(wheel.read_bytes(member))
+        library = parse_elf(wheel.read_bytes(copy.member or ""))
+    assert ext.needed == (Path(copy.member or "").name,)
+    assert ext.runpath == ("$ORIGIN/../demo.libs",)
+    assert library.soname == Path(copy.member or "").name
