@@ -405,3 +405,16 @@ def test_repair_for_a_foreign_target(
     assert ext.needed == (Path(copy.member or "").name,)
     assert ext.runpath == ("$ORIGIN/../demo.libs",)
     assert library.soname == Path(copy.member or "").name
+
+
+def test_empty_runpath_removes_search_paths(built: Built, tmp_path: Path) -> None:
+    """A vendored copy keeps no build-machine search path."""
+    with_rpath = tmp_path / "libbar.so.2"
+    _run("gcc", "-shared", "-fPIC", "-o", with_rpath, "-Wl,-rpath,/opt/build/lib",
+         "-Wl,--disable-new-dtags", built["gnu"].parent / "bar.c")  # fmt: skip
+    assert parse_elf(with_rpath.read_bytes()).rpath == ("/opt/build/lib",)
+    edited = tmp_path / "edited.so"
+    edited.write_bytes(edit_elf(with_rpath.read_bytes(), ElfChanges(runpath=())))
+    assert "RPATH" not in _dynamic("readelf", edited) and "RUNPATH" not in _dynamic(
+        "llvm-readelf-14", edited
+    )

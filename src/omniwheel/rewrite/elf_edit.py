@@ -145,7 +145,8 @@ class ElfChanges:
     """What to change; an empty ``ElfChanges`` returns the file unchanged.
 
     ``needed`` renames DT_NEEDED entries (and the matching version-needs file names);
-    ``runpath`` replaces every DT_RPATH and DT_RUNPATH with one DT_RUNPATH.
+    ``runpath`` replaces every DT_RPATH and DT_RUNPATH with one DT_RUNPATH (an empty
+    sequence removes them).
     """
 
     needed: Mapping[str, str] = field(default_factory=dict)
@@ -254,7 +255,7 @@ class _Editor:
         return self._append_segment(entries, grown, fits)
 
     def _edited_entries(self, changes: ElfChanges) -> list[tuple[int, int]]:
-        runpath = None if changes.runpath is None else self.intern(":".join(changes.runpath))
+        runpath = self.intern(":".join(changes.runpath)) if changes.runpath else None
         soname = None if changes.soname is None else self.intern(changes.soname)
         entries: list[tuple[int, int]] = []
         for tag, value in self.entries:
@@ -266,7 +267,7 @@ class _Editor:
                 value, soname = soname, None
             elif tag in (_DT_RPATH, _DT_RUNPATH) and changes.runpath is not None:
                 if runpath is None:
-                    continue  # the first one became the DT_RUNPATH; drop the rest
+                    continue  # the first became the new DT_RUNPATH (none if empty): drop it
                 tag, value, runpath = _DT_RUNPATH, runpath, None
             entries.append((tag, value))
         # Entries the file lacked go after the DT_NEEDED block, where linkers put them.

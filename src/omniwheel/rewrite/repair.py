@@ -30,12 +30,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, cast
+from typing import Any, cast
 
 from omniwheel.audit.base import Subject
 from omniwheel.audit.check import RULES, WheelReport, check_wheel
 from omniwheel.audit.findings import Finding, Severity
-from omniwheel.binaries import Binary, ElfFile, MachOFile, parse_binary
+from omniwheel.binaries import Binary, ElfFile, MachOFile
 from omniwheel.errors import OmniwheelError, UsageError
 from omniwheel.platforms import Platform, parse_platform
 from omniwheel.platforms.linux import LinuxFamily
@@ -130,20 +130,20 @@ def repair_wheel(
     if original.wheel.filename.platform_tags == ("any",) or not original.binaries:
         raise UsageError(f"{path.name}: has no binaries, so there is nothing to repair")
     target = _target_platform(original, platform)
-    vendoring = _VENDORING[RULES[target.family.name].binary_format]
+    vendoring = _VENDORING.get(RULES[target.family.name].binary_format)
     binaries = [(item.member, item.binary) for item in original.binaries]
     finder = LibraryFinder(lib_path, target)
     plan, platform_tags = _choose_plan(original, target, binaries, finder, exclude, platform)
     report = RepairReport(
         wheel=str(path),
-        status="report-only" if not vendoring.edits else "unchanged",
+        status="report-only" if vendoring is None else "unchanged",
         output=None,
         platform_tags=platform_tags,
         vendored=plan.libraries(),
         excluded=plan.listed(plan.excluded),
         missing=plan.listed(plan.missing),
     )
-    if not vendoring.edits:
+    if vendoring is None:
         return report
     if plan.missing:
         names = ", ".join(library.name for library in report.missing)
@@ -344,7 +344,9 @@ def _changes(
             continue
         data = contents[node.source.resolve()] if node.source else wheel.read_bytes(node.member)
         moved = {name: plan.copies[key].member for name, key in node.references.items()}
-        changes.files[node.member], rewrite = vendoring.rewrite(node.member, data, moved, is_copy)
+        changes.files[node.member], rewrite = vendoring.rewrite(
+            node.member, data, node.binary, moved, is_copy
+        )
         report.rewritten.append(rewrite)
         if is_copy:
             changes.modes[node.member] = 0o755
@@ -388,17 +390,15 @@ def _check_result(output: Path, plan: _Plan) -> None:
 class _Vendoring(ABC):
     """Where one binary format's copies go and how references to them are written."""
 
-    edits: ClassVar[bool] = True
-
     @abstractmethod
     def libs_dir(self, wheel: Wheel, needers: list[str]) -> str:
         """The wheel directory the copies go to."""
 
     @abstractmethod
     def rewrite(
-        self, member: str, data: bytes, references: dict[str, str], is_copy: bool
+        self, member: str, data: bytes, binary: Binary, references: dict[str, str], is_copy: bool
     ) -> tuple[bytes, Rewrite]:
-        """``data`` (at ``member``) with each needed name pointing at its copy's member."""
+        """``data`` (``binary``, at ``member``) with each needed name naming its copy's member."""
 
 
 class _ElfVendoring(_Vendoring):
@@ -406,7 +406,7 @@ class _ElfVendoring(_Vendoring):
         return f"{wheel.filename.name.replace('-', '_')}.libs"
 
     def rewrite(
-        self, member: str, data: bytes, references: dict[str, str], is_copy: bool
+        self, member: str, data: bytes, binary: Binary, references: dict[str, str], is_copy: bool
     ) -> tuple[bytes, Rewrite]:
         names = {name: posixpath.basename(path) for name, path in references.items()}
         directory = posixpath.dirname(member)
@@ -415,24 +415,25 @@ class _ElfVendoring(_Vendoring):
             for rel in (posixpath.relpath(posixpath.dirname(p), directory or ".")
                         for p in references.values())
         }  # fmt: skip
-        binary = cast(ElfFile, _parse(data))
-        kept = [entry for entry in binary.runpath or binary.rpath if entry.startswith("$ORIGIN")]
-        runpath = list(dict.fromkeys([*sorted(origin), *kept])) if references else None
+        elf = cast(ElfFile, binary)
+        kept = [entry for entry in elf.runpath or elf.rpath if entry.startswith("$ORIGIN")]
+        # Copies also lose their absolute (build machine) search paths.
+        runpath = list(dict.fromkeys([*sorted(origin), *kept])) if references or is_copy else None
         soname = posixpath.basename(member) if is_copy else None
         edited = edit_elf(data, ElfChanges(needed=names, soname=soname, runpath=runpath))
-        search = None if runpath is None else ":".join(runpath)
+        search = ":".join(runpath) if runpath else None
         return edited, Rewrite(member, names, search, soname, False)
 
 
 class _MachOVendoring(_Vendoring):
     def libs_dir(self, wheel: Wheel, needers: list[str]) -> str:
         """``<package>/.dylibs`` beside the first package needing a copy (delocate's layout)."""
-        packages = [m.split("/", 1)[0] for m in needers if "/" in m and not m.startswith("/")]
-        top = packages[0] if packages else f"{wheel.filename.name.replace('-', '_')}"
+        packages = [member.split("/", 1)[0] for member in needers if "/" in member]
+        top = packages[0] if packages else wheel.filename.name.replace("-", "_")
         return f"{top}/.dylibs"
 
     def rewrite(
-        self, member: str, data: bytes, references: dict[str, str], is_copy: bool
+        self, member: str, data: bytes, binary: Binary, references: dict[str, str], is_copy: bool
     ) -> tuple[bytes, Rewrite]:
         directory = posixpath.dirname(member) or "."
         names = {
@@ -440,35 +441,10 @@ class _MachOVendoring(_Vendoring):
             for name, path in references.items()
         }
         identity = f"@rpath/{posixpath.basename(member)}" if is_copy else None
-        binary = cast(MachOFile, _parse(data))
         edited = edit_macho(data, MachOChanges(dylibs=names, id_dylib=identity))
-        signed = any(piece.is_signed for piece in binary.slices)
+        signed = edited != data and any(p.is_signed for p in cast(MachOFile, binary).slices)
         return edited, Rewrite(member, names, None, identity, signed)
 
 
-class _ReportOnly(_Vendoring):
-    """PE and WebAssembly: the plan is reported; binaries are not edited."""
-
-    edits = False
-
-    def libs_dir(self, wheel: Wheel, needers: list[str]) -> str:
-        raise AssertionError("report-only families have no copies")
-
-    def rewrite(
-        self, member: str, data: bytes, references: dict[str, str], is_copy: bool
-    ) -> tuple[bytes, Rewrite]:
-        raise AssertionError("report-only families are not rewritten")
-
-
-def _parse(data: bytes) -> Binary:
-    binary = parse_binary(data)
-    assert binary is not None
-    return binary
-
-
-_VENDORING: dict[str, _Vendoring] = {
-    "elf": _ElfVendoring(),
-    "macho": _MachOVendoring(),
-    "pe": _ReportOnly(),
-    "wasm": _ReportOnly(),
-}
+# Binary formats whose references repair rewrites; the others (PE, WebAssembly) are reported.
+_VENDORING: dict[str, _Vendoring] = {"elf": _ElfVendoring(), "macho": _MachOVendoring()}
