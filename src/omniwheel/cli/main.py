@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from omniwheel import __version__
-from omniwheel.cli import install, platforms, retag, wheels
+from omniwheel.cli import install, platforms, repair, retag, wheels
 from omniwheel.cli.output import errors
 from omniwheel.errors import OmniwheelError
 
@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     platforms.register(commands)
     wheels.register(commands)
     retag.register(commands)
+    repair.register(commands)
     install.register(commands)
     return parser
 
