@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from omniwheel import __version__
+from omniwheel.cli import build as build_commands
 from omniwheel.cli import platforms, wheels
 from omniwheel.cli.output import errors
 from omniwheel.errors import OmniwheelError
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.required = True
     platforms.register(commands)
     wheels.register(commands)
+    build_commands.register(commands)
     return parser
 
 
