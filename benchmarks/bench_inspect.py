@@ -12,22 +12,11 @@ ratio. Fetch the large wheel with `pip download torch==2.13.0 --no-deps`; auditw
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-
-def measure(command: list[str]) -> tuple[float, float, int]:
-    """Wall seconds, peak RSS in MiB of this child alone (wait4), exit code."""
-    start = time.perf_counter()
-    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(child.pid, 0)
-    elapsed = time.perf_counter() - start
-    child.returncode = os.waitstatus_to_exitcode(status)
-    return elapsed, usage.ru_maxrss / 1024, child.returncode
+from measure import measure, warm
 
 
 def main() -> None:
@@ -38,9 +27,7 @@ def main() -> None:
     print(f"{'wheel':60} {'MB':>6} {'omniwheel s':>12} {'auditwheel s':>13} {'ratio':>7}")
     print("(ratio = auditwheel time / omniwheel time; RSS is omniwheel / auditwheel)")
     for wheel in args.wheels:
-        with wheel.open("rb") as handle:  # warm the page cache for both tools alike,
-            while handle.read(1 << 20):  # in chunks: a child inherits our peak RSS
-                pass
+        warm(wheel)
         ours, our_rss, our_code = measure(
             [sys.executable, "-m", "omniwheel", "inspect", "--json", str(wheel)]
         )

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import cast
 
 from omniwheel.audit.allowlists import android_libraries
 from omniwheel.audit.base import Subject
 from omniwheel.audit.findings import Finding
 from omniwheel.audit.linux import ElfRules
-from omniwheel.binaries import ElfFile
+from omniwheel.binaries import Binary, ElfFile
 from omniwheel.platforms import Platform
 
 
@@ -34,6 +34,16 @@ class AndroidRules(ElfRules):
 
     def allowlist(self, platform: Platform) -> tuple[str, ...]:
         return android_libraries(self._level(platform))
+
+    def lowest_platforms(self, binaries: Sequence[Binary], claimed: Platform) -> Iterator[Platform]:
+        """The newest API level any binary was built for (the NDK records it in a note)."""
+        levels = [
+            binary.android_api_level
+            for binary in binaries
+            if isinstance(binary, ElfFile) and binary.android_api_level is not None
+        ]
+        if levels:
+            yield claimed.family.make(claimed.arch, (max(levels),))
 
     @staticmethod
     def _level(platform: Platform) -> int:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import cast
 
 from omniwheel.audit.allowlists import architecture_floors, system_libraries
 from omniwheel.audit.base import FamilyRules, Subject
 from omniwheel.audit.findings import Finding
-from omniwheel.binaries import MachOFile
+from omniwheel.binaries import Binary, MachOFile
 from omniwheel.binaries.macho import MachOSlice
 from omniwheel.platforms import Platform
 from omniwheel.platforms.data import format_version
@@ -75,10 +75,37 @@ class AppleRules(FamilyRules):
     def allowlist(self, platform: Platform) -> tuple[str, ...]:
         return system_libraries(platform.family.name)
 
+    def lowest_platforms(self, binaries: Sequence[Binary], claimed: Platform) -> Iterator[Platform]:
+        """Each CPU every binary has a slice for, and universal2 when both Mac CPUs are there."""
+        needs = _slice_needs(binaries)
+        for arch in ("arm64", "x86_64"):
+            if arch in needs:
+                yield from self._macos_versions(claimed, arch, needs[arch])
+        if "arm64" in needs and "x86_64" in needs:
+            # universal2 tags name the oldest macOS any slice runs on: the Intel one.
+            yield from self._macos_versions(claimed, "universal2", needs["x86_64"])
+
+    def _macos_versions(
+        self, claimed: Platform, arch: str, minos: tuple[int, ...]
+    ) -> Iterator[Platform]:
+        """macOS 11+ tags only carry a major version: 11.3 needs 12_0, so offer both."""
+        major, minor = minos[0], minos[1]
+        if major < 11:
+            yield claimed.family.make(arch, (major, minor))
+            return
+        yield claimed.family.make(arch, (major, 0))
+        if minor:
+            yield claimed.family.make(arch, (major + 1, 0))
+
 
 class IOSRules(AppleRules):
     def expected_platform(self, platform: Platform) -> str:
         return "ios-simulator" if platform.variant == "iphonesimulator" else "ios"
+
+    def lowest_platforms(self, binaries: Sequence[Binary], claimed: Platform) -> Iterator[Platform]:
+        needs = _slice_needs(binaries)
+        if claimed.arch in needs:
+            yield claimed.family.make(claimed.arch, needs[claimed.arch], claimed.variant)
 
     def check_slice_count(self, subject: Subject, macho: MachOFile) -> Iterator[Finding]:
         if len(macho.slices) > 1:
@@ -86,3 +113,17 @@ class IOSRules(AppleRules):
                 "fat-binary",
                 f"holds {len(macho.slices)} slices ({'+'.join(macho.architectures)})",
             )
+
+
+def _slice_needs(binaries: Sequence[Binary]) -> dict[str, tuple[int, int]]:
+    """CPU -> the newest minimum OS (major, minor) among the slices every Mach-O binary has."""
+    machos = [binary for binary in binaries if isinstance(binary, MachOFile)]
+    if not machos:
+        return {}
+    needs: dict[str, tuple[int, int]] = {}
+    common = set.intersection(*(set(macho.architectures) for macho in machos))
+    for macho in machos:
+        for piece in macho.slices:
+            if piece.arch in common and piece.minos is not None:
+                needs[piece.arch] = max(needs.get(piece.arch, (0, 0)), piece.minos[:2])
+    return needs

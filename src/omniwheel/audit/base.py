@@ -11,7 +11,7 @@ from __future__ import annotations
 import fnmatch
 import posixpath
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -67,6 +67,14 @@ class FamilyRules(ABC):
     @abstractmethod
     def allowlist(self, platform: Platform) -> tuple[str, ...]:
         """fnmatch patterns of the libraries the platform itself provides."""
+
+    def lowest_platforms(self, binaries: Sequence[Binary], claimed: Platform) -> Iterator[Platform]:
+        """Platforms of ``claimed``'s family, lowest first, that these binaries may need.
+
+        Candidates only: the caller keeps those the checks pass. The default
+        offers none (a family without OS levels in its tags has nothing to lower).
+        """
+        return iter(())
 
     def fold(self, name: str) -> str:
         return name.lower() if self.ignores_case else name

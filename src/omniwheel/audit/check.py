@@ -6,6 +6,7 @@ import os
 import posixpath
 import re
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,10 @@ from omniwheel.binaries import Binary, BinaryParseError, parse_binary
 from omniwheel.errors import UsageError
 from omniwheel.platforms import Platform, PythonTarget, parse_platform
 from omniwheel.wheel import Wheel
+
+# Readers in parallel: enough to keep every core inflating, few enough to bound memory
+# (each may hold one member of up to Limits.in_memory_max).
+_READERS = min(4, os.cpu_count() or 1)
 
 RULES: dict[str, FamilyRules] = {
     "ios": IOSRules(),
@@ -81,6 +86,34 @@ class WheelReport:
     def has_errors(self) -> bool:
         return any(f.severity is Severity.ERROR for f in self.findings)
 
+    def judge(self, tag: str, platform: Platform | None) -> list[Finding]:
+        """What stops this wheel's binaries from loading on ``platform`` (None: a pure tag)."""
+        shipped = frozenset(posixpath.basename(b.member) for b in self.binaries)
+        return list(_judge(self.binaries, tag, platform, shipped, self.wheel))
+
+    def lowest_platforms(self) -> list[Platform]:
+        """For each platform the wheel claims, the lowest ones of that family it truly loads on.
+
+        "Lowest" per architecture and variant: the oldest OS, glibc or API level whose
+        checks the binaries pass (a manylinux_2_28 wheel whose symbols need only glibc
+        2.17 gives manylinux_2_17; a 10.9 universal2 build gives universal2, x86_64
+        and arm64 platforms).
+        """
+        binaries = [item.binary for item in self.binaries]
+        best: dict[tuple[str, str, str | None], Platform] = {}
+        for _, claimed in _targets(self.wheel, (), []):
+            if claimed is None:
+                continue
+            for candidate in RULES[claimed.family.name].lowest_platforms(binaries, claimed):
+                candidate = _with_wheel_python(candidate, list(self.wheel.filename.ordered_tags))
+                key = (candidate.family.name, candidate.arch, candidate.variant)
+                known = best.get(key)
+                if known is not None and (known.min_os or ()) <= (candidate.min_os or ()):
+                    continue
+                if _status(self.judge(candidate.wheel_tag, candidate)) != "error":
+                    best[key] = candidate
+        return list(best.values())
+
 
 def check_wheel(path: str | os.PathLike[str], platforms: Sequence[Platform] = ()) -> WheelReport:
     """Verify the wheel and judge its binaries on ``platforms`` (default: every claimed tag).
@@ -92,13 +125,12 @@ def check_wheel(path: str | os.PathLike[str], platforms: Sequence[Platform] = ()
         report = WheelReport(os.fspath(path), wheel)
         report.findings += _read_binaries(wheel, report.binaries)
         targets = list(_targets(wheel, platforms, report.findings))
-        shipped = frozenset(posixpath.basename(b.member) for b in report.binaries)
         if report.binaries and wheel.wheel_info.root_is_purelib:
             report.findings.append(
                 finding("root-is-purelib", "Root-Is-Purelib is true but the wheel has binaries")
             )
         for tag, platform in targets:
-            found = list(_judge(report.binaries, tag, platform, shipped, wheel))
+            found = report.judge(tag, platform)
             report.findings += found
             status = _status(found)
             name = platform.short_name if platform else None
@@ -115,24 +147,39 @@ def _status(findings: list[Finding]) -> str:
 
 
 def _read_binaries(wheel: Wheel, binaries: list[BinaryMember]) -> Iterator[Finding]:
-    """One pass over the members: every hash verified, every binary parsed."""
+    """One pass over the members: every hash verified, every binary parsed.
+
+    Members are read on a few threads (zlib and hashlib release the GIL), the
+    largest first so that one huge library does not start last; results keep
+    archive order.
+    """
     wheel.check_listing()
-    for member in wheel.members():
-        if member.is_dir:
-            continue
-        if member.name.lower().endswith(_TEXT_SUFFIXES) or member.name.startswith(
-            wheel.dist_info + "/"
-        ):
-            wheel.verify_member(member.name)
-            continue
-        with wheel.member_buffer(member.name) as buffer:
-            try:
-                binary = parse_binary(buffer)
-            except BinaryParseError as error:
-                yield finding("unparsable-binary", str(error), member=member.name)
-                continue
-        if binary is not None:
-            binaries.append(BinaryMember(member.name, binary))
+    files = [member for member in wheel.members() if not member.is_dir]
+    largest_first = sorted(files, key=lambda member: -member.compressed_size)
+    pool = ThreadPoolExecutor(max_workers=_READERS)
+    try:
+        futures = {m.name: pool.submit(_read_member, wheel, m.name) for m in largest_first}
+        for member in files:
+            outcome = futures[member.name].result()
+            if isinstance(outcome, Finding):
+                yield outcome
+            elif outcome is not None:
+                binaries.append(BinaryMember(member.name, outcome))
+    finally:
+        # On a broken member, stop at once: members not yet started are never read.
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _read_member(wheel: Wheel, name: str) -> Binary | Finding | None:
+    """Verify one member against RECORD; parse it if it may be a binary."""
+    if name.lower().endswith(_TEXT_SUFFIXES) or name.startswith(wheel.dist_info + "/"):
+        wheel.verify_member(name)
+        return None
+    with wheel.member_buffer(name) as buffer:
+        try:
+            return parse_binary(buffer)
+        except BinaryParseError as error:
+            return finding("unparsable-binary", str(error), member=name)
 
 
 def _targets(

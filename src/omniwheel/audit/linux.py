@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import cast
 
 from omniwheel.audit.allowlists import (
@@ -13,7 +13,7 @@ from omniwheel.audit.allowlists import (
 )
 from omniwheel.audit.base import FamilyRules, Subject
 from omniwheel.audit.findings import Finding
-from omniwheel.binaries import ElfFile
+from omniwheel.binaries import Binary, ElfFile
 from omniwheel.platforms import Platform
 from omniwheel.platforms.data import format_version
 
@@ -81,6 +81,12 @@ class ManylinuxRules(ElfRules):
         policy = manylinux_policy(platform.min_os)
         libraries = policy.libraries if policy else ()
         return (*libraries, *system_libraries("linux"))
+
+    def lowest_platforms(self, binaries: Sequence[Binary], claimed: Platform) -> Iterator[Platform]:
+        """Every manylinux policy defined for the CPU, oldest first (the checks pick one)."""
+        for policy in manylinux_policies():
+            if claimed.arch in policy.symbol_versions:
+                yield claimed.family.make(claimed.arch, policy.glibc)
 
 
 def caps_allow(policy: ManylinuxPolicy, arch: str, prefix: str, needed: tuple[int, ...]) -> bool:

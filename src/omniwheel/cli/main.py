@@ -9,7 +9,7 @@ from typing import NoReturn
 
 from omniwheel import __version__
 from omniwheel.cli import build as build_commands
-from omniwheel.cli import platforms, wheels
+from omniwheel.cli import platforms, retag, wheels
 from omniwheel.cli.output import errors
 from omniwheel.errors import OmniwheelError
 
@@ -20,6 +20,7 @@ examples:
   omniwheel markers pyodide-2025.0 --json  the marker environment of Pyodide 0.28/0.29
   omniwheel inspect some.whl               tags, metadata, binaries, where it runs
   omniwheel check dist/*.whl               exit 1 if a binary cannot load where tagged
+  omniwheel retag some.whl --expand        add every tag its binaries truly support
 
 Every reporting command takes --json (schemas in the README). Errors are one line;
 add --debug for a traceback.
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.required = True
     platforms.register(commands)
     wheels.register(commands)
+    retag.register(commands)
     build_commands.register(commands)
     return parser
 

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from omniwheel.audit import WheelReport, check_wheel
+from omniwheel.audit.findings import Finding
 from omniwheel.cli.options import add_json
 from omniwheel.cli.output import console, emit_json, errors, table
 from omniwheel.platforms import Platform, parse_platform
@@ -169,13 +170,17 @@ def _print_verdicts(report: WheelReport) -> None:
     for verdict in report.verdicts:
         view.add_row(verdict.platform_tag, verdict.platform or "-", _STATUS_STYLE[verdict.status])
     console.print(view)
-    if report.findings:
-        found = table("Findings", "severity", "code", "member", "message", "fix")
-        for item in report.findings:
-            found.add_row(
-                str(item.severity), item.code, item.member or "-", item.message, item.hint
-            )
-        console.print(found)
+    print_findings(report.findings)
+
+
+def print_findings(findings: list[Finding]) -> None:
+    """The findings table shared by every command that judges wheels."""
+    if not findings:
+        return
+    found = table("Findings", "severity", "code", "member", "message", "fix")
+    for item in findings:
+        found.add_row(str(item.severity), item.code, item.member or "-", item.message, item.hint)
+    console.print(found)
 
 
 def _unusable_json(path: str, error: WheelError) -> dict[str, Any]:

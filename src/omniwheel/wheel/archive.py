@@ -33,9 +33,10 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from omniwheel.binaries.base import ReadableBuffer
 from omniwheel.wheel.errors import WheelError
@@ -93,6 +94,28 @@ class MemberInfo:
 
 
 @dataclass(frozen=True)
+class StoredMember:
+    """A member as stored: where its compressed bytes are and what they must decode to."""
+
+    name: str
+    header_offset: int
+    data_start: int
+    compressed_size: int
+    size: int
+    crc: int
+    method: int
+    date_time: tuple[int, int, int, int, int, int]
+    external_attr: int
+    local_flags: int
+    self_contained: bool
+    """False when a data descriptor follows the data (the local header holds no sizes)."""
+
+    @property
+    def data_end(self) -> int:
+        return self.data_start + self.compressed_size
+
+
+@dataclass(frozen=True)
 class _Entry:
     info: zipfile.ZipInfo
     raw_name: bytes
@@ -104,9 +127,8 @@ def _raw_name(info: zipfile.ZipInfo) -> bytes:
     return info.orig_filename.encode("utf-8" if info.flag_bits & _FLAG_UTF8 else "cp437")
 
 
-def _name_problem(info: zipfile.ZipInfo) -> str | None:
-    """Why extracting this name could write outside the target directory, if it could."""
-    name = info.orig_filename
+def path_problem(name: str) -> str | None:
+    """Why extracting this member name could write outside the target directory, if it could."""
     if not name:
         return "has an empty name"
     if "\x00" in name:
@@ -191,7 +213,9 @@ class WheelArchive:
         ordered = sorted(infos, key=lambda info: info.header_offset)
         for index, info in enumerate(ordered):
             problem = (
-                _name_problem(info) or _type_problem(info) or _storage_problem(info, self.limits)
+                path_problem(info.orig_filename)
+                or _type_problem(info)
+                or _storage_problem(info, self.limits)
             )
             if problem is None and info.filename in entries:
                 problem = "appears twice in the archive; member names must be unique"
@@ -219,6 +243,10 @@ class WheelArchive:
 
     def members(self) -> tuple[MemberInfo, ...]:
         """All members in archive order."""
+        return self._members
+
+    @cached_property
+    def _members(self) -> tuple[MemberInfo, ...]:
         return tuple(
             MemberInfo(
                 name=name,
@@ -276,9 +304,96 @@ class WheelArchive:
             with mmap.mmap(spool.fileno(), 0, access=mmap.ACCESS_READ) as view:
                 yield view
 
+    def data_start(self, name: str) -> int:
+        """Where the member's stored bytes begin, after checking its local header."""
+        return self._local_header(name)[0]
+
+    def _local_header(self, name: str) -> tuple[int, int]:
+        """Check the member's local header; return where its data starts and the header's flags.
+
+        The local header must agree with the central directory (name, method,
+        CRC and sizes) and the data must end before the next member: this is
+        what makes copying or decoding the next ``compress_size`` bytes safe.
+        """
+        entry = self._entry(name)
+        info = entry.info
+
+        def fail(problem: str) -> WheelError:
+            return WheelError(self.name, problem, info.orig_filename)
+
+        header = self._read_at(info.header_offset, _LOCAL_HEADER.size)
+        if len(header) != _LOCAL_HEADER.size or header[:4] != _LOCAL_SIGNATURE:
+            raise fail("has no local header where the central directory points")
+        (_, _, flags, method, _, _, crc, compressed, size, name_length, extra_length) = (
+            _LOCAL_HEADER.unpack(header)
+        )
+        stored_name = self._read_at(info.header_offset + _LOCAL_HEADER.size, name_length)
+        if stored_name != entry.raw_name:
+            raise fail(f"local header names {stored_name!r}; the central directory disagrees")
+        if flags & _FLAG_ENCRYPTED:
+            raise fail("is encrypted; wheels must not be")
+        declared = (crc, compressed, size)
+        if method != info.compress_type or (
+            not flags & _FLAG_DATA_DESCRIPTOR
+            and _ZIP64_MARKER not in (compressed, size)
+            and declared != (info.CRC, info.compress_size, info.file_size)
+        ):
+            raise fail("local header (method, CRC or sizes) disagrees with the central directory")
+        start: int = info.header_offset + _LOCAL_HEADER.size + name_length + extra_length
+        if start + info.compress_size > entry.data_limit:
+            raise fail("data runs into the next member or the central directory")
+        return start, flags
+
+    def stored_member(self, name: str) -> StoredMember:
+        """The member's stored (still compressed) form, for copying it without decoding."""
+        info = self._entry(name).info
+        data_start, flags = self._local_header(name)
+        return StoredMember(
+            name=name,
+            header_offset=info.header_offset,
+            data_start=data_start,
+            compressed_size=info.compress_size,
+            size=info.file_size,
+            crc=info.CRC,
+            method=info.compress_type,
+            date_time=info.date_time,
+            external_attr=info.external_attr,
+            local_flags=flags,
+            self_contained=not flags & _FLAG_DATA_DESCRIPTOR,
+        )
+
+    def copy_range(self, start: int, end: int, target: BinaryIO) -> None:
+        """Copy bytes ``start:end`` of the archive to ``target`` (in the kernel where it can).
+
+        Callers pass ranges made of checked members (``stored_member``), so the
+        bytes are known to lie inside the file.
+        """
+        target.flush()
+        source_fd, target_fd = self._file.fileno(), target.fileno()
+        offset, left = start, end - start
+        try:
+            while left:
+                copied = os.copy_file_range(source_fd, target_fd, left, offset)
+                if copied == 0:
+                    break
+                offset += copied
+                left -= copied
+        except OSError:
+            pass  # a filesystem without copy_file_range: finish in user space below
+        target.seek(0, os.SEEK_END)
+        while left:
+            chunk = self._read_at(offset, min(left, _CHUNK))
+            if not chunk:
+                break
+            target.write(chunk)
+            offset += len(chunk)
+            left -= len(chunk)
+        if left:
+            raise WheelError(self.name, "is cut short: the archive is truncated")
+
     def _read_at(self, offset: int, size: int) -> bytes:
-        self._file.seek(offset)
-        return self._file.read(size)
+        """``size`` bytes at ``offset`` (fewer at EOF); pread, so threads may share the file."""
+        return os.pread(self._file.fileno(), size, offset)
 
     def close(self) -> None:
         self._file.close()
@@ -308,7 +423,7 @@ class MemberStream(io.RawIOBase):
             if expected is not None and expected.hash is not None
             else None
         )
-        self._position = self._data_offset(entry)
+        self._position = archive.data_start(entry.info.filename)
         self._compressed_left = entry.info.compress_size
         self._inflater = (
             zlib.decompressobj(-zlib.MAX_WBITS)
@@ -322,34 +437,6 @@ class MemberStream(io.RawIOBase):
 
     def _fail(self, problem: str) -> WheelError:
         return WheelError(self._archive.name, problem, self._info.orig_filename)
-
-    def _data_offset(self, entry: _Entry) -> int:
-        """Check the local header against the central directory; return where data starts."""
-        info = entry.info
-        header = self._archive._read_at(info.header_offset, _LOCAL_HEADER.size)
-        if len(header) != _LOCAL_HEADER.size or header[:4] != _LOCAL_SIGNATURE:
-            raise self._fail("has no local header where the central directory points")
-        (_, _, flags, method, _, _, crc, compressed, size, name_length, extra_length) = (
-            _LOCAL_HEADER.unpack(header)
-        )
-        name = self._archive._read_at(info.header_offset + _LOCAL_HEADER.size, name_length)
-        if name != entry.raw_name:
-            raise self._fail(f"local header names {name!r}; the central directory disagrees")
-        if flags & _FLAG_ENCRYPTED:
-            raise self._fail("is encrypted; wheels must not be")
-        declared = (crc, compressed, size)
-        if method != info.compress_type or (
-            not flags & _FLAG_DATA_DESCRIPTOR
-            and _ZIP64_MARKER not in (compressed, size)
-            and declared != (info.CRC, info.compress_size, info.file_size)
-        ):
-            raise self._fail(
-                "local header (method, CRC or sizes) disagrees with the central directory"
-            )
-        start: int = info.header_offset + _LOCAL_HEADER.size + name_length + extra_length
-        if start + info.compress_size > entry.data_limit:
-            raise self._fail("data runs into the next member or the central directory")
-        return start
 
     def readable(self) -> bool:
         return True

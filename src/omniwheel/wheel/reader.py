@@ -29,7 +29,7 @@ _CORE_FIELDS = ("metadata_version", "name", "version")
 class Wheel:
     """An open wheel whose metadata files agree with each other and with its filename.
 
-    Not thread-safe: members are read through one shared file handle.
+    Members may be read from several threads at once (reads are positioned, ``pread``).
     """
 
     def __init__(self, archive: WheelArchive, filename: WheelFilename) -> None:
