@@ -270,7 +270,7 @@ def test_markupsafe_speedups_built_checked_and_tested_in_pyodide(built: Built) -
     assert outcome.status == "built", outcome.error
     assert outcome.tested == "passed"  # imports and omniwheel_test.py ran in Pyodide 0.29
     wheel = outcome.wheel
-    assert wheel.name == "markupsafe-3.0.3-cp313-cp313-emscripten_4_0_9_wasm32.whl"
+    assert wheel.name == "markupsafe-3.0.3-cp313-cp313-pyemscripten_2025_0_wasm32.whl"
     report = check_wheel(wheel, [PLATFORM])
     assert not report.has_errors and [v.status for v in report.verdicts] == ["ok"]
     [item] = report.binaries
@@ -308,7 +308,7 @@ def test_static_library_recipe_is_linked_by_the_extension_recipe(built: Built) -
     greeter = _outcome(built.first, "greeter")
     assert greeter.status == "built" and greeter.tested == "passed", greeter.error
     # The library's code is inside the side module: 32-bit long proves it is wasm32 code.
-    assert greeter.wheel.name == "greeter-0.1-cp313-cp313-emscripten_4_0_9_wasm32.whl"
+    assert greeter.wheel.name == "greeter-0.1-cp313-cp313-pyemscripten_2025_0_wasm32.whl"
 
 
 @pytest.mark.toolchain
@@ -409,7 +409,7 @@ def test_cli_build_json_reports_unchanged_recipes(
         ("libgreet", "static_library", "cached"), ("greeter", "package", "cached"),
     ]  # fmt: skip
     assert document["cached"] == 2 and document["failed"] == 0
-    assert document["packages"][1]["wheel"].endswith("emscripten_4_0_9_wasm32.whl")
+    assert document["packages"][1]["wheel"].endswith("pyemscripten_2025_0_wasm32.whl")
 
 
 @pytest.mark.toolchain

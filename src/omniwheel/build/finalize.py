@@ -1,4 +1,4 @@
-"""What every built wheel goes through before it is published: check, repair, retag.
+"""What every built wheel goes through before it is published: check, (repair,) retag.
 
 The same checks as ``omniwheel check`` judge the wheel against the target it
 was built for; an error there fails the build (step ``check``), because a
@@ -12,6 +12,8 @@ from pathlib import Path
 from omniwheel.audit import Severity, WheelReport, check_wheel
 from omniwheel.build.pep517 import BuildStepError
 from omniwheel.platforms import Platform
+from omniwheel.rewrite.retag import RetagOptions, retag_wheel
+from omniwheel.wheel import WheelFilename
 
 
 def check_built_wheel(wheel: Path, platform: Platform) -> WheelReport:
@@ -27,14 +29,17 @@ def check_built_wheel(wheel: Path, platform: Platform) -> WheelReport:
 
 
 def repair_and_retag(wheel: Path, platform: Platform) -> Path:
-    """INTEGRATION POINT for ``omniwheel.rewrite.repair`` and ``omniwheel.rewrite.retag``.
+    """Give a binary wheel the target's tag; pure wheels are returned unchanged.
 
-    Those are written on other branches. Once they land, this is where the built
-    wheel gets its external libraries vendored (repair) and the target's wheel
-    tag (retag: ``emscripten_4_0_9_wasm32`` → ``pyemscripten_2025_0_wasm32``,
-    with extension suffixes renamed where a family needs it). Until then the
-    wheel keeps the tag its backend derived from the target's
-    ``sysconfig.get_platform()``, which Pyodide's installers accept.
+    Backends tag from the target's ``sysconfig.get_platform()``
+    (``emscripten_4_0_9_wasm32``); the published wheel carries the target's own
+    tag (``pyemscripten_2025_0_wasm32``), with extension suffixes renamed where
+    the target imports another one. ``retag_wheel`` re-checks what it writes.
+
+    INTEGRATION POINT for ``omniwheel.rewrite.repair`` (vendoring external
+    libraries), written on another branch: it belongs here, before the retag.
     """
-    del platform
-    return wheel
+    if WheelFilename.parse(wheel.name).platform_tags == ("any",):
+        return wheel
+    options = RetagOptions(platform=platform.wheel_tag, rename_extensions=True)
+    return retag_wheel(wheel, options, wheel.parent).output

@@ -263,7 +263,7 @@ def recipe_document(
 
 def _home(urls: dict[str, str]) -> str | None:
     """The project URL that names its home, by the labels projects commonly use."""
-    by_label = {canonicalize_name(label): url for label, url in urls.items()}
+    by_label = {str(canonicalize_name(label)): url for label, url in urls.items()}
     for label in ("homepage", "home", "source", "source-code", "repository", "documentation"):
         if label in by_label:
             return by_label[label]
