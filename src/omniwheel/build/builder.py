@@ -14,12 +14,10 @@ import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from packaging.version import Version
 
-from omniwheel.audit import WheelReport
-from omniwheel.build.finalize import check_built_wheel, repair_and_retag
 from omniwheel.build.pep517 import (
     BuildStepError,
     TargetEnv,
@@ -33,6 +31,9 @@ from omniwheel.build.sources import prepare_source
 from omniwheel.build.toolchains import CrossTarget, Toolchain
 from omniwheel.errors import OmniwheelError
 from omniwheel.wheel import WheelFilename
+
+if TYPE_CHECKING:
+    from omniwheel.audit import WheelReport
 
 T = TypeVar("T")
 
@@ -85,6 +86,10 @@ def build_recipe(
     log: IO[str],
 ) -> Built:
     """Build ``recipe``; raise ``BuildStepError`` naming the failing step."""
+    # Imported here: the checker is only needed when something is built, and a no-op
+    # rebuild should not pay for loading it.
+    from omniwheel.build.finalize import check_built_wheel, repair_and_retag
+
     work = layout.work(recipe.name)
     if work.exists():
         shutil.rmtree(work)

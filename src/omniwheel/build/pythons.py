@@ -79,7 +79,9 @@ def find_build_python(target: PythonTarget, explicit: Path | None = None) -> Bui
         candidates.append(explicit)
     else:
         name = f"python{target.dotted}"
-        if on_path := shutil.which(name):
+        on_path = shutil.which(name)
+        # A pyenv shim runs only when its version is selected, and is slow to find that out.
+        if on_path and Path(on_path).parent.name != "shims":
             candidates.append(Path(on_path))
         pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
         pattern = re.compile(rf"^{re.escape(target.dotted)}\.\d+$")

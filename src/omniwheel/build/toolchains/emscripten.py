@@ -13,7 +13,6 @@ import hashlib
 import os
 import shlex
 import shutil
-import subprocess
 import sys
 import tomllib
 from collections.abc import Mapping
@@ -50,17 +49,36 @@ def settings() -> dict[str, Any]:
     return tomllib.loads(text)
 
 
+def _sysconfigdata_name() -> str:
+    values = settings()["sysconfig"]
+    return sysconfigdata_name(values["MULTIARCH"], values["MACHDEP"])
+
+
 def pyconfig_macros() -> dict[str, int]:
     return {macro: row["value"] for macro, row in settings()["pyconfig"].items()}
 
 
-def emcc_version() -> str | None:
-    """``emcc --version``'s first line, or ``None`` when emcc is not installed."""
-    driver = shutil.which(settings()["cc"])
-    if driver is None:
-        return None
-    result = subprocess.run([driver, "--version"], capture_output=True, text=True, check=False)
-    return result.stdout.splitlines()[0] if result.returncode == 0 and result.stdout else None
+def _fingerprint(path: Path) -> str:
+    """Where a file really is and its size and mtime: changes whenever it is replaced."""
+    real = path.resolve()
+    stat = real.stat()
+    return f"{real} {stat.st_size} {stat.st_mtime_ns}"
+
+
+def _emscripten_fingerprint(driver: Path) -> str:
+    """Which Emscripten ``driver`` runs, without starting it (emcc takes 0.2 s to start).
+
+    The driver is often a generic launcher script (Debian's ``wrapper``), so the
+    version file and ``emcc.py`` beside it are what change with a new release.
+    """
+    home = driver.resolve().parent
+    parts = [_fingerprint(driver)]
+    version = home / "emscripten-version.txt"
+    if version.is_file():
+        parts.append(version.read_text().strip())
+    if (home / "emcc.py").is_file():
+        parts.append(_fingerprint(home / "emcc.py"))
+    return " ".join(parts)
 
 
 class EmscriptenToolchain(Toolchain):
@@ -85,6 +103,28 @@ class EmscriptenToolchain(Toolchain):
 
     def prepare(self, platform: Platform, python: BuildPython, root: Path) -> CrossTarget:
         data = settings()
+        driver = shutil.which(data["cc"])
+        assert driver is not None  # missing() reported it otherwise
+        identity = "\n".join(
+            [
+                f"target {platform.wheel_tag} {platform.sysconfig_platform}",
+                f"python {python.dotted} {python.executable}",
+                "pyconfig " + _fingerprint(python.include / "pyconfig.h"),
+                "emcc " + _emscripten_fingerprint(Path(driver)),
+                "settings " + hashlib.sha256(repr(sorted(data.items())).encode()).hexdigest(),
+                "wrapper " + hashlib.sha256(WRAPPER.read_bytes()).hexdigest(),
+            ]
+        )
+        stamp = root / "identity.txt"
+        if not (stamp.is_file() and stamp.read_text() == identity):
+            stamp.unlink(missing_ok=True)
+            self._write_target(platform, python, root)
+            stamp.write_text(identity)
+        return CrossTarget(platform, python, root, self._environment(platform, root), identity)
+
+    def _write_target(self, platform: Platform, python: BuildPython, root: Path) -> None:
+        """Headers, sysconfig and compiler wrappers for ``platform`` under ``root``."""
+        data = settings()
         version = python.version
         fields = {"version": f"{version[0]}{version[1]}", "abi": platform.abi or ""}
         include = write_target_headers(
@@ -103,26 +143,20 @@ class EmscriptenToolchain(Toolchain):
             "CFLAGS": "", "CPPFLAGS": "", "LDFLAGS": "", "OPT": "", "BASECFLAGS": "",
             "INCLUDEPY": str(include), "CONFINCLUDEPY": str(include),
         }  # fmt: skip
-        name = sysconfigdata_name(overrides["MULTIARCH"], overrides["MACHDEP"])
-        write_sysconfigdata(python, root / "sysconfig", name, overrides)
-        environment = {
+        write_sysconfigdata(python, root / "sysconfig", _sysconfigdata_name(), overrides)
+
+    def _environment(self, platform: Platform, root: Path) -> dict[str, str]:
+        """What every build backend for ``platform`` runs with (the wrappers under ``root``)."""
+        tools = root / "bin"
+        compiler, cxx = str(tools / "cc"), str(tools / "c++")
+        return {
             "_PYTHON_HOST_PLATFORM": platform.sysconfig_platform,
-            "_PYTHON_SYSCONFIGDATA_NAME": name,
+            "_PYTHON_SYSCONFIGDATA_NAME": _sysconfigdata_name(),
             "PYTHONPATH": str(root / "sysconfig"),
             "CC": compiler, "CXX": cxx, "AR": str(tools / "ar"), "RANLIB": str(tools / "ranlib"),
-            "LDSHARED": overrides["LDSHARED"], "LDCXXSHARED": overrides["LDCXXSHARED"],
+            "LDSHARED": f"{compiler} -shared", "LDCXXSHARED": f"{cxx} -shared",
             "CFLAGS": "", "CXXFLAGS": "", "LDFLAGS": "",
         }  # fmt: skip
-        identity = "\n".join(
-            [
-                f"target {platform.wheel_tag} {platform.sysconfig_platform}",
-                f"python {python.dotted}",
-                f"emcc {emcc_version()}",
-                "settings " + hashlib.sha256(repr(sorted(data.items())).encode()).hexdigest(),
-                "wrapper " + hashlib.sha256(WRAPPER.read_bytes()).hexdigest(),
-            ]
-        )
-        return CrossTarget(platform, python, root, environment, identity)
 
     def _write_wrappers(self, directory: Path) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
