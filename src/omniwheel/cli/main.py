@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from omniwheel import __version__
+from omniwheel.cli import build as build_commands
 from omniwheel.cli import install, platforms, repair, retag, wheels
 from omniwheel.cli.output import errors
 from omniwheel.errors import OmniwheelError
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     retag.register(commands)
     repair.register(commands)
     install.register(commands)
+    build_commands.register(commands)
     return parser
 
 
