@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -70,3 +70,20 @@ def make_wheel(tmp_path: Path) -> MakeWheel:
         return path
 
     return build
+
+
+@pytest.fixture(scope="session")
+def local_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A PEP 503 + PEP 691 tree of real wheels (``tests/localindex.py``); the ``simple`` dir."""
+    import localindex
+
+    return localindex.build_index(tmp_path_factory.mktemp("index"), localindex.fetch_all())
+
+
+@pytest.fixture(scope="session")
+def served_index(local_index: Path) -> Iterator[tuple[str, object]]:
+    """``local_index`` served over 127.0.0.1 with PEP 691 negotiation: (index URL, request log)."""
+    import localindex
+
+    with localindex.serve(local_index.parent, json_pages=True) as served:
+        yield served

@@ -177,7 +177,11 @@ def _download(wheel: RealWheel, into: Path) -> Path:
 
 def fetch(key: str) -> Path:
     """The cached wheel for ``key`` (see ``WHEELS``), downloaded and checked if needed."""
-    wheel = WHEELS[key]
+    return fetch_wheel(WHEELS[key])
+
+
+def fetch_wheel(wheel: RealWheel) -> Path:
+    """The cached, sha256-checked file for any pinned ``RealWheel``."""
     target = cache_dir() / wheel.filename
     if target.is_file() and _sha256(target) == wheel.sha256:
         return target

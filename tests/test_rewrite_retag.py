@@ -136,19 +136,21 @@ def test_build_tag_retag_is_deterministic_and_tools_accept_it(
 
 
 def test_pip_installs_for_the_new_tag(real_wheel: RealWheel, tmp_path: Path) -> None:
-    """pip accepts the retagged wheel for the new platform, and not the original."""
-    source = real_wheel("ios-device")
-    result = retag_wheel(source, RetagOptions(platform="+ios_17_0_arm64_iphoneos"), tmp_path)
+    """pip takes the expanded wheel for the tag --expand added, and not the wheel without it."""
+    narrowed = retag_wheel(
+        real_wheel("manylinux-vendored"), RetagOptions(platform="-manylinux_2_27_x86_64"), tmp_path
+    ).output
+    expanded = retag_wheel(narrowed, RetagOptions(expand=True), tmp_path / "expanded").output
     command = [
         sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
-        "--only-binary", ":all:", "--platform", "ios_17_0_arm64_iphoneos",
+        "--only-binary", ":all:", "--platform", "manylinux_2_27_x86_64",
         "--python-version", "3.13", "--implementation", "cp", "--abi", "cp313",
         "--target", str(tmp_path / "site"),
     ]  # fmt: skip
-    refused = subprocess.run([*command, str(source)], capture_output=True, text=True)
+    refused = subprocess.run([*command, str(narrowed)], capture_output=True, text=True)
     assert refused.returncode != 0 and "is not a supported wheel" in refused.stderr
-    subprocess.run([*command, str(result.output)], check=True, capture_output=True)
-    assert (tmp_path / "site" / "markupsafe" / "_speedups.cpython-313-iphoneos.so").is_file()
+    subprocess.run([*command, str(expanded)], check=True, capture_output=True)
+    assert (tmp_path / "site" / "PIL" / "_imaging.cpython-313-x86_64-linux-gnu.so").is_file()
 
 
 def test_cli_json(

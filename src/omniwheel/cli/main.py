@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from omniwheel import __version__
-from omniwheel.cli import platforms, retag, serve, wheels
+from omniwheel.cli import build as build_commands
+from omniwheel.cli import install, platforms, repair, retag, serve, wheels
 from omniwheel.cli.output import errors
 from omniwheel.errors import OmniwheelError
 
@@ -48,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     platforms.register(commands)
     wheels.register(commands)
     retag.register(commands)
+    repair.register(commands)
+    install.register(commands)
+    build_commands.register(commands)
     serve.register(commands)
     return parser
 

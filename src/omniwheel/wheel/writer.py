@@ -13,11 +13,13 @@ bytes (member order and timestamps come from the input, never from the clock).
 from __future__ import annotations
 
 import dataclasses
+import os
 import stat
 import struct
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -47,6 +49,7 @@ _FLAG_UTF8 = 0x800
 _DOS_DIRECTORY = 0x10
 _DEFAULT_MODE = 0o644
 _SIGNATURES = (".jws", ".p7s")
+_COMPRESSORS = min(4, os.cpu_count() or 1)
 
 
 @dataclass
@@ -176,6 +179,9 @@ def _write_zip(wheel: Wheel, members: list[_Output], record_path: str, handle: B
         (member.stored.date_time for member in members if member.stored is not None),
         default=(1980, 1, 1, 0, 0, 0),
     )
+    new = [member for member in members if member.stored is None and member.content is not None]
+    with ThreadPoolExecutor(max_workers=_COMPRESSORS) as pool:  # zlib releases the GIL
+        packed = dict(zip((m.name for m in new), pool.map(_pack, new), strict=True))
     for member in members:
         if member.stored is not None:
             original = wheel.record.get(member.stored.name)
@@ -186,15 +192,38 @@ def _write_zip(wheel: Wheel, members: list[_Output], record_path: str, handle: B
                 continue
             copier.flush()
             written.append(_write_stored(wheel, member, member.stored, handle))
-        elif member.content is not None:
+        elif member.name in packed:
             copier.flush()
             if not member.name.endswith("/"):
-                rows.append(RecordEntry.for_bytes(member.name, member.content))
-            written.append(_write_new(member, member.content, newest, handle))
+                rows.append(packed[member.name].row)
+            written.append(_write_new(member, packed[member.name], newest, handle))
     copier.flush()
     record = Record([*rows, RecordEntry(record_path, None, None)]).serialize()
-    written.append(_write_new(_Output(record_path, _DEFAULT_MODE), record, newest, handle))
+    record_member = _Output(record_path, _DEFAULT_MODE, content=record)
+    written.append(_write_new(record_member, _pack(record_member), newest, handle))
     _write_central_directory(written, handle)
+
+
+@dataclass(frozen=True)
+class _Packed:
+    """New content made ready for the archive: compressed, checksummed, its RECORD row."""
+
+    method: int
+    data: bytes
+    crc: int
+    size: int
+    row: RecordEntry
+
+
+def _pack(member: _Output) -> _Packed:
+    content = member.content or b""
+    if member.name.endswith("/"):
+        method, data = zipfile.ZIP_STORED, b""
+    else:
+        compressor = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+        method, data = zipfile.ZIP_DEFLATED, compressor.compress(content) + compressor.flush()
+    row = RecordEntry.for_bytes(member.name, content)
+    return _Packed(method, data, zlib.crc32(content), len(content), row)
 
 
 class _RunCopier:
@@ -258,27 +287,22 @@ def _stored_entry(
 
 
 def _write_new(
-    member: _Output, content: bytes, date_time: tuple[int, ...], handle: BinaryIO
+    member: _Output, packed: _Packed, date_time: tuple[int, ...], handle: BinaryIO
 ) -> _Written:
-    if member.name.endswith("/"):
-        method, data = zipfile.ZIP_STORED, b""
-    else:
-        compressor = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
-        method, data = zipfile.ZIP_DEFLATED, compressor.compress(content) + compressor.flush()
     entry = _Written(
         name=member.name.encode("utf-8"),
         flags=_flags(member.name),
-        method=method,
+        method=packed.method,
         dos_time=_dos_time(date_time),
         dos_date=_dos_date(date_time),
-        crc=zlib.crc32(content),
-        compressed_size=len(data),
-        size=len(content),
+        crc=packed.crc,
+        compressed_size=len(packed.data),
+        size=packed.size,
         external_attr=_attributes(member.name, member.mode),
         offset=handle.tell(),
     )
     _write_local_header(entry, handle)
-    handle.write(data)
+    handle.write(packed.data)
     return entry
 
 

@@ -1,0 +1,219 @@
+"""Resolve + download + install ~30 packages for iOS and Pyodide from a local index (by hand).
+
+    python benchmarks/bench_install.py [--work DIR]
+
+Builds a local index (PEP 503 + PEP 691, served on 127.0.0.1) of the real wheels
+``pip download`` picks for each target, then times, in this run, each tool
+installing the same requirement set for the same target from it, warm cache
+(each tool runs once untimed to fill its own cache, then once timed into a fresh
+directory):
+
+* ``omniwheel install --layout site-packages`` and with the target's own layout
+  (``ios-app`` frameworks, ``pyodide`` wheels + pyodide-lock.json);
+* ``pip install --target --platform … --only-binary :all: --no-compile``;
+* ``uv pip install --target --python-platform …``.
+
+Pyodide is timed at ABI 2025_0 because uv has no 2026 ABI value. omniwheel
+also checks every wheel's binaries for the target before installing, which the
+peers do not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from measure import measure
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+import localindex
+
+PURE = [
+    "requests",
+    "urllib3",
+    "idna",
+    "certifi",
+    "charset-normalizer",
+    "attrs",
+    "six",
+    "python-dateutil",
+    "pytz",
+    "packaging",
+    "pyparsing",
+    "click",
+    "rich",
+    "pygments",
+    "markdown-it-py",
+    "mdurl",
+    "typing-extensions",
+    "annotated-types",
+    "iniconfig",
+    "pluggy",
+    "more-itertools",
+    "toolz",
+    "decorator",
+    "sortedcontainers",
+    "beautifulsoup4",
+    "soupsieve",
+    "cachetools",
+    "platformdirs",
+    "tomlkit",
+    "h11",
+    "anyio",
+]
+
+TARGETS = {
+    "ios": {
+        "extra": ["jinja2", "markupsafe"],
+        "platform": "ios",
+        "pip": ["--platform", "ios_13_0_arm64_iphoneos", "--abi", "cp313"],
+        "uv": "arm64-apple-ios",
+        "layout": "ios-app",
+    },
+    "pyodide": {
+        "extra": ["msgpack"],
+        "platform": "pyodide-2025.0",
+        "pip": ["--platform", "pyemscripten_2025_0_wasm32", "--abi", "cp313"],
+        "uv": "wasm32-pyodide2025",
+        "layout": "pyodide",
+    },
+}
+
+
+def _download(requirements: Path, pip_target: list[str], into: Path) -> None:
+    """The wheels pip picks for the target, through this machine's pip configuration."""
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "-q",
+            "--only-binary",
+            ":all:",
+            "--python-version",
+            "3.13",
+            "--implementation",
+            "cp",
+            *pip_target,
+            "-d",
+            str(into),
+            "-r",
+            str(requirements),
+        ],
+        check=True,
+    )
+
+
+def _time(name: str, command: list[str], into: Path) -> float:
+    """One warm-up run (fills the tool's cache), then one timed run into a fresh directory."""
+    for attempt in ("warm", "timed"):
+        shutil.rmtree(into, ignore_errors=True)
+        seconds, _, status = measure(command)
+        if status != 0:
+            raise SystemExit(f"{name} failed ({attempt}): {' '.join(command)}")
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--work", type=Path, help="keep files here (default: a temp dir)")
+    args = parser.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="bench-install-"))
+    work.mkdir(parents=True, exist_ok=True)
+    wheels = work / "wheels"
+    for name, target in TARGETS.items():
+        requirements = work / f"{name}.txt"
+        requirements.write_text("\n".join(PURE + target["extra"]) + "\n")
+        _download(requirements, target["pip"], wheels)
+    localindex.build_index(work / "index", sorted(wheels.glob("*.whl")))
+    with localindex.serve(work / "index", json_pages=True) as (url, _):
+        for name, target in TARGETS.items():
+            requirements = work / f"{name}.txt"
+            into = work / "out"
+            common = ["-r", str(requirements), "--index-url", url]
+            omniwheel = [
+                sys.executable,
+                "-m",
+                "omniwheel",
+                "install",
+                *common,
+                "--platform",
+                target["platform"],
+                "--python",
+                "3.13",
+                "--cache-dir",
+                str(work / "cache-omniwheel"),
+                "--into",
+                str(into),
+            ]
+            times = {
+                "omniwheel site-packages": _time(
+                    "omniwheel", [*omniwheel, "--layout", "site-packages"], into
+                ),
+                f"omniwheel {target['layout']}": _time("omniwheel", omniwheel, into),
+                "pip --target": _time(
+                    "pip",
+                    [
+                        sys.executable,
+                        "-m",
+                        "pip",
+                        "--isolated",
+                        "install",
+                        "-q",
+                        *common,
+                        "--target",
+                        str(into),
+                        "--only-binary",
+                        ":all:",
+                        "--no-compile",
+                        "--python-version",
+                        "3.13",
+                        "--implementation",
+                        "cp",
+                        *target["pip"],
+                        "--cache-dir",
+                        str(work / "cache-pip"),
+                    ],
+                    into,
+                ),
+                "uv pip --target": _time(
+                    "uv",
+                    [
+                        sys.executable,
+                        "-m",
+                        "uv",
+                        "pip",
+                        "install",
+                        "--no-config",
+                        *common,
+                        "--target",
+                        str(into),
+                        "--python-platform",
+                        target["uv"],
+                        "--python-version",
+                        "3.13",
+                        "--cache-dir",
+                        str(work / "cache-uv"),
+                    ],
+                    into,
+                ),
+            }
+            count = len(list(wheels.glob("*.whl")))
+            base = times["omniwheel site-packages"]
+            print(
+                f"{name}: {count} wheels in the index, {requirements.name} "
+                f"({len(PURE) + len(target['extra'])} requirements)"
+            )
+            for tool, seconds in times.items():
+                print(f"  {tool:26s} {seconds:6.2f} s  ({seconds / base:5.2f}x omniwheel)")
+    if args.work is None:
+        shutil.rmtree(work)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,330 @@
+"""The recipe graph: what to build, in which order, with N parallel jobs, skipping what is cached.
+
+Edges are the ``requirements/host`` and ``requirements/run`` entries that name
+another recipe in the tree: host libraries must exist before a recipe links
+them, and run requirements must be built before a recipe is tested with them.
+Everything missing for the target is reported before anything is built.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from packaging.utils import canonicalize_name
+
+from omniwheel.build.builder import Built, Layout, build_recipe
+from omniwheel.build.cache import BuildCache, recipe_key
+from omniwheel.build.pep517 import BuildStepError
+from omniwheel.build.pythons import BuildPython, find_build_python
+from omniwheel.build.recipe import Recipe, RecipeError, load_recipes
+from omniwheel.build.runtime import PyodideRuntime
+from omniwheel.build.sources import default_cache_dir
+from omniwheel.build.toolchains import CrossTarget, Missing, Toolchain, toolchain_for
+from omniwheel.build.toolchains.base import missing_executables
+from omniwheel.errors import OmniwheelError, UsageError
+from omniwheel.platforms import Platform
+
+
+class MissingToolchainError(OmniwheelError):
+    """The target cannot be built on this machine; the message lists what to install."""
+
+
+@dataclass
+class Outcome:
+    """What happened to one recipe in a build run."""
+
+    recipe: Recipe
+    status: str = "pending"  # built, cached, failed, skipped
+    wheel: Path | None = None
+    library: Path | None = None
+    log: Path | None = None
+    failed_step: str | None = None
+    error: str | None = None
+    tested: str = "not-run"  # passed, not-run
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.recipe.name,
+            "version": self.recipe.version,
+            "type": self.recipe.build.type,
+            "status": self.status,
+            "wheel": None if self.wheel is None else str(self.wheel),
+            "library": None if self.library is None else str(self.library),
+            "log": None if self.log is None else str(self.log),
+            "failed_step": self.failed_step,
+            "error": self.error,
+            "test": self.tested,
+            "findings": self.findings,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass
+class BuildReport:
+    platform: Platform
+    output: Path
+    outcomes: list[Outcome]
+
+    def count(self, status: str) -> int:
+        return sum(1 for outcome in self.outcomes if outcome.status == status)
+
+    @property
+    def ok(self) -> bool:
+        return self.count("failed") == 0 and self.count("skipped") == 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "platform": self.platform.to_json(),
+            "output_dir": str(self.output),
+            "packages": [outcome.to_json() for outcome in self.outcomes],
+            **{status: self.count(status) for status in ("built", "cached", "failed", "skipped")},
+        }
+
+
+def _edges(recipe: Recipe, recipes: Mapping[str, Recipe]) -> list[str]:
+    """The recipes in the tree that ``recipe`` needs (host and run), by recipe name."""
+    by_key = {canonicalize_name(name): name for name in recipes}
+    needed = []
+    for requirement in (*recipe.requirements.host, *recipe.requirements.run):
+        name = by_key.get(canonicalize_name(requirement))
+        if name is not None and name != recipe.name:
+            needed.append(name)
+    return needed
+
+
+def build_order(recipes: Mapping[str, Recipe], selected: Sequence[str] = ()) -> list[str]:
+    """``selected`` (default: every enabled recipe) and what they need, dependencies first."""
+    by_key = {canonicalize_name(name): name for name in recipes}
+    roots: list[str] = []
+    for name in selected:
+        found = by_key.get(canonicalize_name(name))
+        if found is None:
+            raise UsageError(f"no recipe named {name!r} (recipes: {', '.join(sorted(recipes))})")
+        roots.append(found)
+    if not selected:
+        roots = sorted(name for name, recipe in recipes.items() if not recipe.package.disabled)
+    for name in roots:
+        for host in recipes[name].requirements.host:
+            if canonicalize_name(host) not in by_key:
+                raise RecipeError(
+                    f"{recipes[name].path}: host requirement {host!r} has no recipe in the tree"
+                )
+    order: list[str] = []
+    state: dict[str, str] = {}
+
+    def visit(name: str, trail: list[str]) -> None:
+        if state.get(name) == "done":
+            return
+        if state.get(name) == "visiting":
+            cycle = " -> ".join([*trail[trail.index(name) :], name])
+            raise RecipeError(f"recipe dependency cycle: {cycle}")
+        state[name] = "visiting"
+        for needed in _edges(recipes[name], recipes):
+            visit(needed, [*trail, name])
+        state[name] = "done"
+        order.append(name)
+
+    for name in roots:
+        visit(name, [])
+    return order
+
+
+def _closure(name: str, recipes: Mapping[str, Recipe], kind: str) -> list[str]:
+    """Transitive recipes reached through ``kind`` (``host`` or ``run``) edges."""
+    seen: list[str] = []
+    stack = [name]
+    by_key = {canonicalize_name(n): n for n in recipes}
+    while stack:
+        requirements = getattr(recipes[stack.pop()].requirements, kind)
+        for requirement in requirements:
+            found = by_key.get(canonicalize_name(requirement))
+            if found is not None and found not in seen and found != name:
+                seen.append(found)
+                stack.append(found)
+    return seen
+
+
+def preflight(
+    toolchain: Toolchain, platform: Platform, recipes: Sequence[Recipe], python: BuildPython | None
+) -> list[Missing]:
+    """Everything that would stop this build, found before any of it starts."""
+    missing = toolchain.missing(platform, python)
+    for recipe in recipes:
+        missing += missing_executables(recipe.requirements.executable)
+        if recipe.build.post:
+            missing.append(Missing(f"{recipe.name}: build/post", "not supported yet; remove it"))
+        if recipe.build.cross_build_env or recipe.build.cross_build_files:
+            missing.append(
+                Missing(f"{recipe.name}: build/cross-build-env", "not supported yet; remove it")
+            )
+    unique: dict[str, Missing] = {str(item): item for item in missing}
+    return list(unique.values())
+
+
+Event = Callable[[str, str], None]
+
+
+def build_recipes(
+    recipes_dir: Path,
+    platform: Platform,
+    *,
+    packages: Sequence[str] = (),
+    output: Path = Path("dist"),
+    jobs: int = 1,
+    build_python: Path | None = None,
+    source_cache: Path | None = None,
+    runtime: PyodideRuntime | None = None,
+    on_event: Event | None = None,
+) -> BuildReport:
+    """Build the recipes in ``recipes_dir`` (or ``packages`` and what they need) for ``platform``.
+
+    ``on_event(name, status)`` is called as each recipe starts (``building``) and
+    ends (``built``, ``cached``, ``failed``, ``skipped``).
+    """
+    if jobs < 1:
+        raise UsageError(f"-j {jobs}: the number of parallel jobs must be at least 1")
+    toolchain = toolchain_for(platform)
+    loaded = load_recipes(recipes_dir)
+    family = platform.family.name
+    recipes = {name: recipe.for_family(family) for name, recipe in loaded.items()}
+    order = build_order(recipes, packages)
+    python = find_build_python(platform.python, build_python)
+    if build_python is not None and python is None:
+        raise UsageError(
+            f"--build-python {build_python}: not a runnable CPython {platform.python.dotted}"
+        )
+    missing = preflight(toolchain, platform, [recipes[n] for n in order], python)
+    if missing:
+        raise MissingToolchainError(
+            f"cannot build for {platform.wheel_tag}: missing "
+            + "; ".join(str(item) for item in missing)
+        )
+    assert python is not None  # preflight reported it otherwise
+    output = output.resolve()
+    output.mkdir(parents=True, exist_ok=True)
+    layout = Layout(output, source_cache or default_cache_dir())
+    target = toolchain.prepare(platform, python, layout.state / "targets" / platform.wheel_tag)
+    scheduler = _Scheduler(recipes, order, target, toolchain, layout, runtime, jobs, on_event)
+    return BuildReport(platform, output, scheduler.run())
+
+
+class _Scheduler:
+    """Runs ready recipes on up to ``jobs`` threads; each build is mostly subprocesses."""
+
+    def __init__(
+        self, recipes: Mapping[str, Recipe], order: Sequence[str], target: CrossTarget,
+        toolchain: Toolchain, layout: Layout, runtime: PyodideRuntime | None, jobs: int,
+        on_event: Event | None,
+    ) -> None:  # fmt: skip
+        self.recipes = recipes
+        self.order = order
+        self.target = target
+        self.toolchain = toolchain
+        self.layout = layout
+        self.runtime = runtime
+        self.jobs = jobs
+        self.on_event = on_event or (lambda name, status: None)
+        self.cache = BuildCache(layout.state / "cache", layout.output)
+        self.outcomes = {name: Outcome(recipes[name]) for name in order}
+        self.keys: dict[str, str] = {}
+        self.lock = threading.Lock()
+
+    def run(self) -> list[Outcome]:
+        pending = list(self.order)
+        running: dict[Future[None], str] = {}
+        with ThreadPoolExecutor(max_workers=self.jobs) as pool:
+            while pending or running:
+                for name in list(pending):
+                    needs = _edges(self.recipes[name], self.recipes)
+                    states = [self.outcomes[n].status for n in needs]
+                    if any(s in {"failed", "skipped"} for s in states):
+                        pending.remove(name)
+                        self._skip(name, [n for n in needs if self.outcomes[n].status in
+                                          {"failed", "skipped"}])  # fmt: skip
+                    elif all(s in {"built", "cached"} for s in states):
+                        if len(running) >= self.jobs:
+                            break
+                        pending.remove(name)
+                        running[pool.submit(self._one, name)] = name
+                if not running:
+                    continue
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    running.pop(future)
+                    future.result()
+        return [self.outcomes[name] for name in self.order]
+
+    def _skip(self, name: str, because: list[str]) -> None:
+        outcome = self.outcomes[name]
+        outcome.status = "skipped"
+        outcome.error = f"not built: {', '.join(because)} failed"
+        self.on_event(name, "skipped")
+
+    def _one(self, name: str) -> None:
+        recipe = self.recipes[name]
+        outcome = self.outcomes[name]
+        host = _closure(name, self.recipes, "host")
+        key = recipe_key(recipe, self.target.identity, {n: self.keys[n] for n in host})
+        with self.lock:
+            self.keys[name] = key
+        outcome.log = self.layout.log(name)
+        record = self.cache.lookup(name, key)
+        if record is not None and (self.runtime is None or record.tested == "passed"
+                                   or not recipe.test.imports):  # fmt: skip
+            outcome.status = "cached"
+            outcome.tested = record.tested
+            first = self.layout.output / record.outputs[0][0] if record.outputs else None
+            if recipe.is_library:
+                outcome.library = self.layout.library(name)
+            else:
+                outcome.wheel = first
+            self.on_event(name, "cached")
+            return
+        self.on_event(name, "building")
+        started = time.monotonic()
+        outcome.log.parent.mkdir(parents=True, exist_ok=True)
+        with outcome.log.open("w") as log:
+            try:
+                built = self._build(recipe, log)
+            except BuildStepError as error:
+                log.write(f"\nomniwheel: FAILED at step '{error.step}': {error}\n")
+                outcome.status, outcome.failed_step = "failed", error.step
+                outcome.error = str(error)
+            except OmniwheelError as error:
+                log.write(f"\nomniwheel: FAILED: {error}\n")
+                outcome.status, outcome.failed_step, outcome.error = "failed", "build", str(error)
+            else:
+                self._finish(name, key, built, outcome)
+        outcome.seconds = time.monotonic() - started
+        self.on_event(name, outcome.status)
+
+    def _build(self, recipe: Recipe, log: Any) -> Built:
+        name = recipe.name
+        libraries = [self.layout.library(n) for n in _closure(name, self.recipes, "host")
+                     if self.recipes[n].is_library]  # fmt: skip
+        run_wheels = [self.outcomes[n].wheel for n in _closure(name, self.recipes, "run")]
+        return build_recipe(
+            recipe, self.target, self.toolchain, self.layout,
+            host_libraries=libraries, runtime=self.runtime,
+            runtime_wheels=[wheel for wheel in run_wheels if wheel is not None], log=log,
+        )  # fmt: skip
+
+    def _finish(self, name: str, key: str, built: Built, outcome: Outcome) -> None:
+        for previous in self.cache.previous_outputs(name):
+            if previous not in built.outputs and previous.suffix == ".whl":
+                previous.unlink(missing_ok=True)
+        self.cache.store(name, key, built.outputs, built.tested)
+        outcome.status = "built"
+        outcome.wheel, outcome.library, outcome.tested = built.wheel, built.library, built.tested
+        if built.report is not None:
+            outcome.findings = [finding.to_json() for finding in built.report.findings]
+        shutil.rmtree(self.layout.work(name), ignore_errors=True)

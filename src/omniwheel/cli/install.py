@@ -1,0 +1,311 @@
+"""``omniwheel lock`` and ``omniwheel install``: these packages, for that platform."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from packaging.pylock import Pylock, is_valid_pylock_path
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TransferSpeedColumn,
+)
+
+from omniwheel.cli.options import add_json, add_python
+from omniwheel.cli.output import console, emit_json, errors, table
+from omniwheel.errors import UsageError
+from omniwheel.install import DEFAULT_LAYOUT, LAYOUTS, InstallReport, LayoutOptions
+from omniwheel.install.run import install_lock
+from omniwheel.platforms import Platform, PythonTarget, parse_platform
+from omniwheel.resolve import (
+    IndexStrategy,
+    RequirementSet,
+    Session,
+    pip_index_config,
+    read_lock,
+    read_requirements,
+    select_wheels,
+    write_lock,
+)
+from omniwheel.resolve.download import Progress as ProgressCallback
+from omniwheel.wheel import WheelFilename
+
+LOCK_EPILOG = """\
+examples:
+  omniwheel lock -r requirements.txt --platform ios --platform android -o pylock.toml
+  omniwheel lock jinja2 --platform pyodide-2025.0 --json
+"""
+INSTALL_EPILOG = """\
+examples:
+  omniwheel install jinja2 --platform ios --python 3.13 --into MyApp.app --app-id org.me.app
+  omniwheel install -r requirements.txt --platform android --into app/src/main/python
+  omniwheel install --lock pylock.toml --platform pyodide-2025.0 --into public/packages
+layouts: site-packages (pip --target), ios-app (PEP 730 frameworks), android, pyodide
+(wheels + pyodide-lock.json); the default follows the platform.
+"""
+
+
+def _add_sources(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "packages", nargs="*", metavar="REQUIREMENT", help="PEP 508 requirements or wheel files"
+    )
+    parser.add_argument(
+        "-r",
+        "--requirement",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a requirements file (repeatable)",
+    )
+    parser.add_argument(
+        "-c",
+        "--constraint",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a constraints file (repeatable)",
+    )
+    add_python(parser)
+    parser.add_argument(
+        "-i",
+        "--index-url",
+        metavar="URL",
+        help="the primary index (default: pip's configured index)",
+    )
+    parser.add_argument("--extra-index-url", action="append", default=[], metavar="URL")
+    parser.add_argument(
+        "-f",
+        "--find-links",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a directory of wheels, a wheel, or an HTML page of links",
+    )
+    parser.add_argument("--no-index", action="store_true", help="use find-links only")
+    parser.add_argument(
+        "--index-strategy",
+        choices=[strategy.value for strategy in IndexStrategy],
+        help="first-index (default): a project comes from the first index that has it",
+    )
+    parser.add_argument("--offline", action="store_true", help="use only the cache")
+    parser.add_argument("--cache-dir", type=Path, metavar="DIR")
+    add_json(parser)
+
+
+def register(commands: Any) -> None:
+    formatter = argparse.RawDescriptionHelpFormatter
+    lock = commands.add_parser(
+        "lock",
+        help="resolve requirements for target platforms into a pylock.toml",
+        description="Resolve for each --platform and write one PEP 751 lock serving them all.",
+        epilog=LOCK_EPILOG,
+        formatter_class=formatter,
+    )
+    _add_sources(lock)
+    lock.add_argument(
+        "--platform",
+        action="append",
+        required=True,
+        metavar="PLATFORM",
+        help="a target platform (repeatable)",
+    )
+    lock.add_argument("-o", "--output", type=Path, default=Path("pylock.toml"), metavar="FILE")
+    lock.set_defaults(run=run_lock)
+
+    install = commands.add_parser(
+        "install",
+        help="install packages for a target platform into an app layout",
+        description="Resolve (or read a lock), check every wheel, install for --platform.",
+        epilog=INSTALL_EPILOG,
+        formatter_class=formatter,
+    )
+    _add_sources(install)
+    install.add_argument(
+        "--lock", type=Path, metavar="PYLOCK", help="install exactly what this pylock.toml selects"
+    )
+    install.add_argument("--platform", required=True, metavar="PLATFORM")
+    install.add_argument("--into", type=Path, required=True, metavar="DIR")
+    install.add_argument(
+        "--layout",
+        choices=sorted(LAYOUTS),
+        help="default: ios-app, android or pyodide by platform, else site-packages",
+    )
+    install.add_argument(
+        "--app-id",
+        default=LayoutOptions.app_id,
+        metavar="BUNDLE_ID",
+        help="the iOS app's bundle id (frameworks get <id>.<module>)",
+    )
+    install.add_argument(
+        "--pyodide-version",
+        metavar="VERSION",
+        help="the Pyodide release, written into pyodide-lock.json "
+        "(required by Pyodide 0.26 and 0.27)",
+    )
+    install.set_defaults(run=run_install)
+
+
+def _requirement_set(args: argparse.Namespace) -> RequirementSet:
+    wanted = RequirementSet()
+    for path in args.requirement:
+        read_requirements(Path(path), wanted)
+    for path in args.constraint:
+        read_requirements(Path(path), wanted, constraint=True)
+    for text in args.packages:
+        if text.endswith(".whl") and Path(text).is_file():
+            parsed = WheelFilename.parse(text)
+            wanted.find_links.append(text)
+            wanted.requirements.append(f"{parsed.name}=={parsed.version}")
+        else:
+            wanted.requirements.append(text)
+    return wanted
+
+
+def _session(args: argparse.Namespace, wanted: RequirementSet) -> Session:
+    config = pip_index_config(index_url=args.index_url or wanted.index_url).with_options(
+        extra_index_urls=[*wanted.extra_index_urls, *args.extra_index_url],
+        find_links=[*wanted.find_links, *args.find_links],
+        no_index=args.no_index,
+        strategy=IndexStrategy(args.index_strategy) if args.index_strategy else None,
+    )
+    return Session(config, cache_dir=args.cache_dir, offline=args.offline)
+
+
+def _platforms(args: argparse.Namespace, names: list[str]) -> list[Platform]:
+    """Each platform for ``--python``; with several, those that fix their own Python
+    (each Pyodide ABI does) keep it, so one lock can span iOS 3.13 and Pyodide."""
+    if args.python is None or len(names) == 1:
+        return [parse_platform(name, python=args.python) for name in names]
+    python = PythonTarget.parse(args.python)
+    platforms = []
+    for name in names:
+        platform = parse_platform(name)
+        try:
+            platforms.append(platform.with_python(python))
+        except UsageError:
+            platforms.append(platform)
+    return platforms
+
+
+def _lock_json(lock: Pylock, path: Path, platforms: list[Platform]) -> dict[str, Any]:
+    return {
+        "lock": str(path),
+        "platforms": [platform.to_json() for platform in platforms],
+        "packages": [
+            {
+                "name": package.name,
+                "version": str(package.version),
+                "marker": str(package.marker) if package.marker else None,
+                "wheels": [wheel.filename for wheel in package.wheels or []],
+                "platforms": (package.tool or {}).get("omniwheel", {}).get("platforms", []),
+            }
+            for package in lock.packages
+        ],
+    }
+
+
+def run_lock(args: argparse.Namespace) -> int:
+    wanted = _requirement_set(args)
+    if not wanted.requirements:
+        raise UsageError("nothing to lock: give requirements or -r FILE")
+    platforms = _platforms(args, args.platform)
+    output: Path = args.output
+    with _session(args, wanted) as session:
+        lock, _ = session.lock(
+            wanted.requirements, platforms, constraints=wanted.constraints, lock_dir=output.parent
+        )
+    write_lock(lock, output)
+    if args.json:
+        emit_json(_lock_json(lock, output, platforms))
+        return 0
+    view = table(f"{output}: {len(lock.packages)} packages", "package", "version", "wheels")
+    for package in lock.packages:
+        wheels = "\n".join(wheel.filename for wheel in package.wheels or [])
+        view.add_row(package.name, str(package.version), wheels)
+    console.print(view)
+    return 0
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[tuple[ProgressCallback | None, Any]]:
+    """A download bar on stderr for people; nothing for --json or when piped."""
+    if not enabled or not sys.stderr.isatty():
+        yield None, None
+        return
+    with Progress(
+        TextColumn("downloading"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=errors,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("download", total=None)
+        yield (lambda size: bar.advance(task, size)), (bar, task)
+
+
+def run_install(args: argparse.Namespace) -> int:
+    platform = parse_platform(args.platform, python=args.python)
+    layout = LAYOUTS[args.layout or DEFAULT_LAYOUT.get(platform.family.name, "site-packages")]
+    layout.check_platform(platform)
+    wanted = _requirement_set(args)
+    lock_path: Path | None = args.lock
+    if (
+        lock_path is None
+        and len(args.packages) == 1
+        and is_valid_pylock_path(Path(args.packages[0]))
+    ):
+        lock_path, wanted.requirements = Path(args.packages[0]), []
+    if lock_path is not None and wanted.requirements:
+        raise UsageError("give either a lock (--lock) or requirements, not both")
+    if lock_path is None and not wanted.requirements:
+        raise UsageError("nothing to install: give requirements, -r FILE or --lock pylock.toml")
+    with _session(args, wanted) as session:
+        if lock_path is not None:
+            lock, lock_dir = read_lock(lock_path), lock_path.parent
+        else:
+            lock_dir = args.into
+            lock, _ = session.lock(
+                wanted.requirements, [platform], constraints=wanted.constraints, lock_dir=lock_dir
+            )
+        with _progress(not args.json) as (advance, bar):
+            if bar is not None:
+                sizes = [wheel.size for _, wheel in select_wheels(lock, platform)]
+                if all(size is not None for size in sizes):
+                    bar[0].update(bar[1], total=sum(size or 0 for size in sizes))
+            report = install_lock(
+                lock,
+                lock_dir,
+                platform,
+                session.downloader,
+                layout,
+                args.into,
+                LayoutOptions(args.app_id, args.pyodide_version),
+                advance,
+            )
+    _print_report(report, args.json)
+    return 0
+
+
+def _print_report(report: InstallReport, as_json: bool) -> None:
+    if as_json:
+        emit_json(report.to_json())
+        return
+    view = table(
+        f"installed into {report.into} ({report.layout}, {report.platform.wheel_tag})",
+        "package",
+        "version",
+        "wheel",
+    )
+    for item in report.installed:
+        view.add_row(item.wheel.name, str(item.wheel.version), item.wheel.filename)
+    console.print(view)
+    if report.created:
+        console.print(f"{len(report.created)} layout files made (frameworks, lock files)")

@@ -1,0 +1,100 @@
+"""The one interface every install layout implements, and the checks every install runs first."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from omniwheel.audit import check_wheel
+from omniwheel.audit.findings import Severity
+from omniwheel.errors import OmniwheelError, UsageError
+from omniwheel.platforms import Platform
+from omniwheel.resolve.lock import LockedWheel
+
+
+class InstallError(OmniwheelError):
+    """A wheel that must not be installed on the target, or an install that failed."""
+
+
+@dataclass(frozen=True)
+class InstallItem:
+    """A locked wheel and its hash-checked file on local disk."""
+
+    wheel: LockedWheel
+    path: Path
+
+
+@dataclass(frozen=True)
+class LayoutOptions:
+    """Settings some layouts use: the iOS app's bundle id prefix; the Pyodide release
+    (Pyodide 0.26 and 0.27 refuse a pyodide-lock.json that does not name their version)."""
+
+    app_id: str = "org.example.app"
+    pyodide_version: str | None = None
+
+
+@dataclass
+class InstallReport:
+    """What an install did, for people and for ``--json``."""
+
+    layout: str
+    into: Path
+    platform: Platform
+    installed: list[InstallItem] = field(default_factory=list)
+    #: Files the layout made beyond the wheels' own (frameworks, lock files), relative to ``into``.
+    created: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "layout": self.layout,
+            "into": str(self.into),
+            "platform": self.platform.to_json(),
+            "installed": [
+                {
+                    "name": item.wheel.name,
+                    "version": str(item.wheel.version),
+                    "filename": item.wheel.filename,
+                    "sha256": item.wheel.sha256,
+                }
+                for item in self.installed
+            ],
+            "created": sorted(self.created),
+        }
+
+
+class Layout(ABC):
+    """How installed wheels are laid out on disk for one kind of target."""
+
+    name: ClassVar[str]
+    #: Platform families this layout serves (``None``: any).
+    families: ClassVar[frozenset[str] | None] = None
+
+    def check_platform(self, platform: Platform) -> None:
+        if self.families is not None and platform.family.name not in self.families:
+            raise UsageError(
+                f"layout {self.name} is for {', '.join(sorted(self.families))} targets, "
+                f"not {platform}; choose another --layout"
+            )
+
+    @abstractmethod
+    def install(
+        self, items: Sequence[InstallItem], platform: Platform, into: Path, options: LayoutOptions
+    ) -> InstallReport:
+        """Lay out every item under ``into`` (which may already hold an earlier install)."""
+
+
+def check_for_target(items: Sequence[InstallItem], platform: Platform) -> None:
+    """Refuse the install if any wheel's binaries cannot load on the target (``check_wheel``)."""
+    for item in items:
+        report = check_wheel(item.path, [platform])
+        errors = [f for f in report.findings if f.severity is Severity.ERROR]
+        if errors:
+            first = errors[0]
+            where = f" ({first.member})" if first.member else ""
+            raise InstallError(
+                f"{item.wheel.filename} cannot run on {platform}: {first.message}{where}; "
+                f"{first.hint} ({len(errors)} error(s); see omniwheel check)"
+            )

@@ -1,0 +1,104 @@
+"""``pyodide``: a directory Pyodide loads packages from: the wheels and a ``pyodide-lock.json``.
+
+``loadPyodide({lockFileURL: "<dir>/pyodide-lock.json"})`` then
+``pyodide.loadPackage("name")`` loads a package with its whole dependency tree
+(Pyodide 0.27 under Node also needs ``packageCacheDir: "<dir>"``).
+The npm ``pyodide`` package ships no packages, so every wheel, pure ones too,
+is copied here.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from omniwheel.files import atomic_output
+from omniwheel.install.base import InstallItem, InstallReport, Layout, LayoutOptions
+from omniwheel.platforms import Platform
+from omniwheel.platforms.data import format_version
+from omniwheel.wheel import Wheel
+
+LOCK_FILE = "pyodide-lock.json"
+
+
+def import_names(wheel: Wheel) -> list[str]:
+    """Top-level import names: ``top_level.txt`` if the wheel has one, else from RECORD."""
+    top_level = f"{wheel.dist_info}/top_level.txt"
+    if top_level in wheel.archive:
+        text = wheel.read_bytes(top_level).decode("utf-8")
+        names = {line.strip().split("/")[0] for line in text.splitlines() if line.strip()}
+    else:
+        names = set()
+        for entry in wheel.record:
+            first, _, rest = entry.path.partition("/")
+            if first in (wheel.dist_info, wheel.data_dir) or first == "__pycache__":
+                continue
+            if rest:
+                names.add(first)
+            elif first.endswith((".py", ".so", ".pyd")):
+                names.add(first.split(".", 1)[0])
+    return sorted(name for name in names if name.isidentifier())
+
+
+def _entry(item: InstallItem) -> dict[str, Any]:
+    with Wheel.open(item.path) as wheel:
+        imports = import_names(wheel)
+    return {
+        "name": item.wheel.name,
+        "version": str(item.wheel.version),
+        "file_name": item.wheel.filename,
+        "install_dir": "site",
+        "sha256": item.wheel.sha256,
+        "package_type": "package",
+        "imports": imports,
+        "depends": list(item.wheel.dependencies),
+        "unvendored_tests": False,
+    }
+
+
+def lock_info(platform: Platform, pyodide_version: str | None) -> dict[str, str]:
+    """The ``info`` block Pyodide compares with its runtime (platform, ABI, maybe version)."""
+    emscripten = format_version(platform.min_os or (), "_")
+    info = {
+        "abi_version": platform.abi or "",
+        "arch": platform.arch,
+        "platform": f"emscripten_{emscripten}",
+        "python": f"{platform.python.dotted}.0",
+    }
+    if pyodide_version is not None:
+        info["version"] = pyodide_version
+    return info
+
+
+class PyodideLayout(Layout):
+    """Wheels plus a ``pyodide-lock.json`` listing each with its imports and dependencies."""
+
+    name = "pyodide"
+    families = frozenset({"emscripten"})
+
+    def install(
+        self, items: Sequence[InstallItem], platform: Platform, into: Path, options: LayoutOptions
+    ) -> InstallReport:
+        into.mkdir(parents=True, exist_ok=True)
+        lock_path = into / LOCK_FILE
+        packages: dict[str, Any] = {}
+        if lock_path.is_file():  # keep what an earlier install into this directory added
+            packages = json.loads(lock_path.read_text(encoding="utf-8")).get("packages", {})
+        for item in items:
+            target = into / item.wheel.filename
+            if item.path.resolve() != target.resolve():
+                shutil.copyfile(item.path, target)
+            packages[item.wheel.name] = _entry(item)
+        document = {
+            "info": lock_info(platform, options.pyodide_version),
+            "packages": dict(sorted(packages.items())),
+        }
+        with atomic_output(lock_path) as stream:
+            stream.write((json.dumps(document, indent=2) + "\n").encode())
+        report = InstallReport(self.name, into, platform, list(items))
+        report.created.append(posixpath.basename(LOCK_FILE))
+        return report

@@ -1,0 +1,103 @@
+"""Which of a project's files a target can install, best first, by the target's tag priority."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.tags import Tag
+from packaging.utils import InvalidSdistFilename, parse_sdist_filename
+from packaging.version import Version
+
+from omniwheel.platforms import Platform, marker_environment, tag_priorities
+from omniwheel.resolve.simple import IndexFile
+from omniwheel.wheel import WheelError, WheelFilename
+
+
+@dataclass(frozen=True)
+class WheelChoice:
+    """One wheel the target accepts: its rank (0 best) under the target's tag priority."""
+
+    file: IndexFile
+    filename: WheelFilename
+    rank: int
+
+    @property
+    def sort_key(self) -> tuple[int, tuple[int, str] | tuple[()]]:
+        # Better tag first; among equal tags the higher build number (negated for sorting).
+        build = self.filename.build_key
+        return (self.rank, (-build[0], build[1]) if build else ())
+
+
+@dataclass(frozen=True)
+class ProjectFiles:
+    """A project's files as seen from one target: wheels it accepts, grouped by version."""
+
+    files: tuple[IndexFile, ...]
+    platform: Platform
+
+    @cached_property
+    def python_full_version(self) -> str:
+        return marker_environment(self.platform)["python_full_version"]
+
+    def _python_ok(self, file: IndexFile) -> bool:
+        if not file.requires_python:
+            return True
+        try:
+            return SpecifierSet(file.requires_python).contains(
+                self.python_full_version, prereleases=True
+            )
+        except InvalidSpecifier:
+            return False  # pip, too, skips files whose Requires-Python it cannot parse
+
+    @cached_property
+    def wheels(self) -> dict[Version, list[WheelFilename]]:
+        """Every parsable wheel by version, compatible or not (for error messages)."""
+        found: dict[Version, list[WheelFilename]] = {}
+        for file in self.files:
+            if not file.filename.endswith(".whl"):
+                continue
+            try:
+                parsed = WheelFilename.parse(file.filename)
+            except WheelError:
+                continue
+            found.setdefault(parsed.version, []).append(parsed)
+        return found
+
+    @cached_property
+    def choices(self) -> dict[Version, list[WheelChoice]]:
+        """Version -> the wheels the target accepts, best first."""
+        ranks: dict[Tag, int] = tag_priorities(self.platform)
+        found: dict[Version, list[WheelChoice]] = {}
+        for file in self.files:
+            if not file.filename.endswith(".whl") or not self._python_ok(file):
+                continue
+            try:
+                parsed = WheelFilename.parse(file.filename)
+            except WheelError:
+                continue
+            rank = min((ranks[tag] for tag in parsed.tags if tag in ranks), default=None)
+            if rank is not None:
+                found.setdefault(parsed.version, []).append(WheelChoice(file, parsed, rank))
+        for choices in found.values():
+            choices.sort(key=lambda choice: choice.sort_key)
+        return found
+
+    @cached_property
+    def all_versions(self) -> set[Version]:
+        """Versions with any file at all (sdists included), for "what exists" messages."""
+        versions = set(self.wheels)
+        for file in self.files:
+            if not file.filename.endswith(".whl"):
+                version = _sdist_version(file.filename)
+                if version is not None:
+                    versions.add(version)
+        return versions
+
+
+def _sdist_version(filename: str) -> Version | None:
+    try:
+        return parse_sdist_filename(filename)[1]
+    except (InvalidSdistFilename, ValueError):
+        return None

@@ -1,0 +1,136 @@
+"""Where packages come from: the indexes and find-links pip is configured with on this machine.
+
+Read as pip reads them (configuration files, then ``PIP_*`` environment
+variables, then pip's own default index), so that ``omniwheel install`` fetches
+from exactly the places ``pip install`` would; command-line options override.
+"""
+
+from __future__ import annotations
+
+import configparser
+import importlib
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from pathlib import Path
+
+from omniwheel.errors import OmniwheelError, UsageError
+
+# Sections pip applies to ``pip install`` / ``pip download``, later ones winning.
+_SECTIONS = ("global", "download", "install")
+
+
+class IndexStrategy(StrEnum):
+    """How several indexes are combined for one project."""
+
+    #: Only the first index (in order) that has the project is used: a project
+    #: published on an extra index cannot shadow the primary one's (dependency confusion).
+    FIRST_INDEX = "first-index"
+    #: Every index's files are pooled and the best version wins (pip's behaviour).
+    UNSAFE_BEST_MATCH = "unsafe-best-match"
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    """The package sources for one run, in priority order."""
+
+    index_urls: tuple[str, ...]
+    find_links: tuple[str, ...] = ()
+    strategy: IndexStrategy = IndexStrategy.FIRST_INDEX
+
+    def with_options(
+        self,
+        *,
+        extra_index_urls: Sequence[str] = (),
+        find_links: Sequence[str] = (),
+        no_index: bool = False,
+        strategy: IndexStrategy | None = None,
+    ) -> IndexConfig:
+        """Apply the other command-line options (``--index-url`` goes to ``pip_index_config``)."""
+        urls = list(self.index_urls)
+        urls += [url for url in extra_index_urls if url not in urls]
+        links = list(dict.fromkeys([*self.find_links, *find_links]))
+        return replace(
+            self,
+            index_urls=() if no_index else tuple(urls),
+            find_links=tuple(links),
+            strategy=strategy or self.strategy,
+        )
+
+
+def _config_files(environ: Mapping[str, str]) -> list[Path]:
+    """pip's configuration files in load order (global, user, site; ``PIP_CONFIG_FILE``)."""
+    explicit = environ.get("PIP_CONFIG_FILE")
+    if explicit == os.devnull:
+        return []
+    xdg_dirs = environ.get("XDG_CONFIG_DIRS") or "/etc/xdg"
+    files = [Path(directory) / "pip" / "pip.conf" for directory in xdg_dirs.split(":") if directory]
+    files.append(Path("/etc/pip.conf"))
+    home = Path(environ.get("HOME") or Path.home())
+    files.append(home / ".pip" / "pip.conf")
+    config_home = Path(environ.get("XDG_CONFIG_HOME") or home / ".config")
+    files.append(config_home / "pip" / "pip.conf")
+    files.append(Path(sys.prefix) / "pip.conf")
+    if explicit:
+        files.append(Path(explicit))
+    return files
+
+
+def _read_settings(environ: Mapping[str, str]) -> dict[str, str]:
+    """Every index-related pip setting, later files and then ``PIP_*`` variables winning."""
+    settings: dict[str, str] = {}
+    for path in _config_files(environ):
+        if not path.is_file():
+            continue
+        parser = configparser.RawConfigParser()
+        try:
+            parser.read(path, encoding="utf-8")
+        except (configparser.Error, UnicodeDecodeError) as exc:
+            raise UsageError(f"pip configuration file {path} cannot be read: {exc}") from exc
+        for section in _SECTIONS:
+            if parser.has_section(section):
+                for key, value in parser.items(section):
+                    settings[key.replace("_", "-")] = value
+    for key in ("index-url", "extra-index-url", "find-links", "no-index"):
+        variable = "PIP_" + key.upper().replace("-", "_")
+        if variable in environ:
+            settings[key] = environ[variable]
+    return settings
+
+
+def _truthy(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def pip_default_index() -> str:
+    """The index pip uses when nothing is configured, asked from pip itself."""
+    try:
+        module = importlib.import_module("pip._internal.models.index")
+    except ImportError as exc:
+        raise OmniwheelError(
+            "no package index is configured and pip is not installed to name its default; "
+            "pass --index-url URL (or set PIP_INDEX_URL)"
+        ) from exc
+    url: str = module.PyPI.simple_url
+    return url
+
+
+def pip_index_config(
+    environ: Mapping[str, str] | None = None, *, index_url: str | None = None
+) -> IndexConfig:
+    """The indexes and find-links ``pip install`` would use on this machine.
+
+    ``index_url`` (``--index-url``) replaces the configured primary index, so pip's
+    default is only asked for when it is really the one used.
+    """
+    settings = _read_settings(os.environ if environ is None else environ)
+    if _truthy(settings.get("no-index", "0")):
+        urls: list[str] = []
+    else:
+        urls = [index_url or settings.get("index-url") or pip_default_index()]
+        urls += [url for url in settings.get("extra-index-url", "").split() if url not in urls]
+    return IndexConfig(
+        index_urls=tuple(urls), find_links=tuple(settings.get("find-links", "").split())
+    )

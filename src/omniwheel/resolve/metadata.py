@@ -1,0 +1,148 @@
+"""A wheel's core metadata without downloading the wheel when the index allows it.
+
+In order: the PEP 658/714 ``.metadata`` file; HTTP range requests into the
+wheel's zip directory (the tail, then the METADATA member); the whole wheel.
+Results are cached on disk by the wheel's sha256 (or URL when unhashed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zipfile
+from pathlib import Path
+from typing import IO
+
+from packaging.metadata import Metadata, parse_email
+
+from omniwheel.resolve.http import FetchError, HttpClient
+from omniwheel.resolve.simple import IndexFile
+from omniwheel.resolve.sources import local_path
+from omniwheel.wheel import WheelError
+
+#: How much of a wheel's end to ask for first: the zip directory of most wheels fits.
+_TAIL = 64 * 1024
+_MIN_READ = 16 * 1024
+
+
+def parse_metadata(data: bytes, source: str) -> Metadata:
+    """Core metadata as installers read it (lenient on fields they do not need)."""
+    raw, _unparsed = parse_email(data)
+    if "name" not in raw or "version" not in raw:
+        raise WheelError(source, "METADATA lacks Name or Version", "METADATA")
+    return Metadata.from_raw(raw, validate=False)
+
+
+def _metadata_member(archive: zipfile.ZipFile, source: str) -> str:
+    found = [
+        name
+        for name in archive.namelist()
+        if name.count("/") == 1 and name.endswith(".dist-info/METADATA")
+    ]
+    if len(found) != 1:
+        raise WheelError(source, f"must hold exactly one .dist-info/METADATA, found {len(found)}")
+    return found[0]
+
+
+def read_metadata_member(stream: IO[bytes], source: str) -> bytes:
+    """The METADATA bytes of a wheel given as a seekable binary stream."""
+    try:
+        with zipfile.ZipFile(stream) as archive:
+            return archive.read(_metadata_member(archive, source))
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise WheelError(source, f"is not a readable zip archive ({exc})") from exc
+
+
+class _RangeReader(io.RawIOBase):
+    """A seekable view of a remote file that fetches only the byte ranges zipfile reads."""
+
+    def __init__(self, http: HttpClient, url: str, tail: bytes, size: int) -> None:
+        self._http = http
+        self._url = url
+        self._size = size
+        self._position = 0
+        self._spans: list[tuple[int, bytes]] = [(size - len(tail), tail)]
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
+        self._position = max(0, base + offset)
+        return self._position
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        want = min(len(buffer), self._size - self._position)
+        if want <= 0:
+            return 0
+        data = self._covered(self._position, want)
+        if data is None:
+            end = min(self._size, self._position + max(want, _MIN_READ)) - 1
+            fetched, _ = self._http.get_range(self._url, self._position, end)
+            self._spans.append((self._position, fetched))
+            data = fetched[:want]
+        buffer[: len(data)] = data
+        self._position += len(data)
+        return len(data)
+
+    def _covered(self, start: int, length: int) -> bytes | None:
+        for begin, chunk in self._spans:
+            if begin <= start and start + length <= begin + len(chunk):
+                return chunk[start - begin : start - begin + length]
+        return None
+
+
+class MetadataFetcher:
+    """Core metadata for index files, by the cheapest route the source offers."""
+
+    def __init__(self, http: HttpClient, cache_dir: Path) -> None:
+        self.http = http
+        self._cache = cache_dir / "metadata"
+
+    def _cache_path(self, file: IndexFile) -> Path:
+        key = file.sha256 or hashlib.sha256(file.url.encode()).hexdigest()
+        return self._cache / key[:2] / f"{key}-{file.filename}.METADATA"
+
+    def metadata(self, file: IndexFile) -> Metadata:
+        cached = self._cache_path(file)
+        if cached.is_file():
+            return parse_metadata(cached.read_bytes(), file.filename)
+        data = self._fetch(file)
+        self.http.write_cache_file(cached, data)
+        return parse_metadata(data, file.filename)
+
+    def _fetch(self, file: IndexFile) -> bytes:
+        path = local_path(file.url)
+        if path is not None:
+            with path.open("rb") as stream:
+                return read_metadata_member(stream, file.filename)
+        if file.metadata is not None:
+            return self._metadata_file(file)
+        downloaded = self.http.cached_file(file.filename, file.sha256, file.url)
+        if downloaded.is_file():
+            with downloaded.open("rb") as stream:
+                return read_metadata_member(stream, file.filename)
+        tail, size = self.http.get_range(file.url, -_TAIL, None)
+        if size is None:  # the server sent the whole wheel: keep it for the install
+            if file.sha256:
+                self.http.store_file(file.filename, file.sha256, tail)
+            return read_metadata_member(io.BytesIO(tail), file.filename)
+        reader = _RangeReader(self.http, file.url, tail, size)
+        return read_metadata_member(io.BufferedReader(reader), file.filename)
+
+    def _metadata_file(self, file: IndexFile) -> bytes:
+        """PEP 658: ``<wheel URL>.metadata``, checked against its advertised hash."""
+        url = file.url + ".metadata"
+        page = self.http.get_page(url, "*/*")
+        if page is None:
+            raise FetchError(f"{url} is advertised by the index but answers 404")
+        expected = (file.metadata or {}).get("sha256")
+        if expected and hashlib.sha256(page.body).hexdigest() != expected:
+            raise FetchError(f"{url} does not match the sha256 the index advertises for it")
+        return page.body

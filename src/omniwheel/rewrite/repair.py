@@ -1,0 +1,450 @@
+"""Repair a wheel: vendor the external libraries its binaries need, and point them at the copies.
+
+One procedure serves every family; what differs sits behind ``_Vendoring``:
+
+* ELF (manylinux, musllinux, Android): copies go to ``<dist>.libs/`` as auditwheel
+  puts them, DT_NEEDED names the copy and DT_RUNPATH is ``$ORIGIN/<relative>``;
+  for manylinux the tag becomes the oldest policy whose symbol versions and
+  library list the repaired wheel satisfies.
+* Mach-O (macOS, iOS): copies go to ``<package>/.dylibs/`` as delocate puts them,
+  load commands say ``@loader_path/<relative>``, each copy's id is ``@rpath/<name>``,
+  and every slice that was signed gets a fresh ad-hoc signature.
+* PE (Windows) and WebAssembly (Emscripten): reported only: what would be vendored
+  and which libraries are missing. Nothing is written.
+
+Libraries the platform provides (the audit's allowlists) are never vendored, and
+the copies are named ``<stem>-<8 hex of sha256>.<rest>`` so two wheels vendoring
+different builds of one library never clash in a process. The result is checked
+with ``check_wheel`` before it is kept: a repair never leaves a wheel behind that
+``omniwheel check`` rejects.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import hashlib
+import itertools
+import posixpath
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+from omniwheel.audit.base import Subject
+from omniwheel.audit.check import RULES, WheelReport, check_wheel
+from omniwheel.audit.findings import Finding, Severity
+from omniwheel.binaries import Binary, ElfFile, MachOFile
+from omniwheel.errors import OmniwheelError, UsageError
+from omniwheel.platforms import Platform, parse_platform
+from omniwheel.platforms.linux import LinuxFamily
+from omniwheel.rewrite.elf_edit import ElfChanges, edit_elf
+from omniwheel.rewrite.libraries import LibraryFinder
+from omniwheel.rewrite.macho_edit import MachOChanges, edit_macho
+from omniwheel.wheel import Wheel, WheelFilename
+from omniwheel.wheel.writer import WheelChanges, rewrite_wheel
+
+__all__ = ["Library", "RepairError", "RepairReport", "Rewrite", "repair_wheel"]
+
+
+class RepairError(OmniwheelError):
+    """The wheel cannot be repaired (a library is missing, a binary cannot be edited)."""
+
+
+@dataclass(frozen=True)
+class Library:
+    """An external library: where it was found, where its copy lives, which members need it."""
+
+    name: str
+    needed_by: tuple[str, ...]
+    source: str | None = None
+    member: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "library": self.name,
+            "source": self.source,
+            "member": self.member,
+            "needed_by": list(self.needed_by),
+        }
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """How one binary's references changed."""
+
+    member: str
+    references: dict[str, str]
+    search_path: str | None  # the new DT_RUNPATH (ELF); None for Mach-O
+    identity: str | None  # the new DT_SONAME / LC_ID_DYLIB of a vendored copy
+    signed: bool  # an ad-hoc signature was regenerated
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class RepairReport:
+    """What ``repair_wheel`` did (or, for report-only families, would do)."""
+
+    wheel: str
+    status: str  # "repaired", "unchanged" or "report-only"
+    output: str | None
+    platform_tags: tuple[str, ...]
+    vendored: list[Library] = field(default_factory=list)
+    rewritten: list[Rewrite] = field(default_factory=list)
+    excluded: list[Library] = field(default_factory=list)
+    missing: list[Library] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.wheel,
+            "status": self.status,
+            "output": self.output,
+            "platform_tags": list(self.platform_tags),
+            "vendored": [library.to_json() for library in self.vendored],
+            "rewritten": [rewrite.to_json() for rewrite in self.rewritten],
+            "excluded": [library.to_json() for library in self.excluded],
+            "missing": [library.to_json() for library in self.missing],
+        }
+
+
+def repair_wheel(
+    path: Path,
+    output_dir: Path,
+    *,
+    platform: Platform | None = None,
+    lib_path: Sequence[Path] = (),
+    exclude: Sequence[str] = (),
+) -> RepairReport:
+    """Write the repaired copy of ``path`` into ``output_dir`` and say what changed.
+
+    ``platform`` defaults to the wheel's first platform tag (for ``linux_*``, the
+    manylinux or musllinux family its binaries' libc names). ``exclude`` holds
+    fnmatch patterns of libraries to leave external on purpose.
+    Raises ``RepairError`` when a needed library is nowhere to be found or the
+    result would not pass ``check``; the input is never modified.
+    """
+    original = check_wheel(path)
+    if original.wheel.filename.platform_tags == ("any",) or not original.binaries:
+        raise UsageError(f"{path.name}: has no binaries, so there is nothing to repair")
+    target = _target_platform(original, platform)
+    vendoring = _VENDORING.get(RULES[target.family.name].binary_format)
+    binaries = [(item.member, item.binary) for item in original.binaries]
+    finder = LibraryFinder(lib_path, target)
+    plan, platform_tags = _choose_plan(original, target, binaries, finder, exclude, platform)
+    report = RepairReport(
+        wheel=str(path),
+        status="report-only" if vendoring is None else "unchanged",
+        output=None,
+        platform_tags=platform_tags,
+        vendored=plan.libraries(),
+        excluded=plan.listed(plan.excluded),
+        missing=plan.listed(plan.missing),
+    )
+    if vendoring is None:
+        return report
+    if plan.missing:
+        names = ", ".join(library.name for library in report.missing)
+        raise RepairError(
+            f"{path.name}: cannot find {names} (needed by the wheel's binaries): "
+            "add the directory holding it with --lib-path, or --exclude it"
+        )
+    with Wheel.open(path) as wheel:  # check_wheel closed its own handle
+        changes = _changes(wheel, plan, vendoring, platform_tags, report)
+    if not changes.files and changes.filename is None:
+        report.output = str(path)  # nothing to vendor, nothing to retag: nothing to write
+        return report
+    output = output_dir / (changes.filename or wheel.filename).filename
+    if output.resolve() == path.resolve():
+        raise UsageError(f"{path.name}: the repaired wheel would overwrite its input; choose -w")
+    output_dir.mkdir(parents=True, exist_ok=True)
+    rewrite_wheel(path, changes, output)
+    _check_result(output, plan)
+    report.status, report.output = "repaired", str(output)
+    return report
+
+
+# -- choosing the target and the plan ---------------------------------------------------
+
+
+def _target_platform(original: WheelReport, platform: Platform | None) -> Platform:
+    """The platform asked for, else the wheel's own; ``linux_*`` becomes a portable family."""
+    if platform is None:
+        platform = parse_platform(original.wheel.filename.platform_tags[0])
+    if platform.min_os is not None or platform.family.name != "linux-glibc":
+        return platform
+    libcs = {cast(ElfFile, item.binary).libc for item in original.binaries}
+    family = "musllinux" if "musl" in libcs else "manylinux"
+    return parse_platform(f"{family}-{platform.arch}")
+
+
+def _choose_plan(
+    original: WheelReport,
+    target: Platform,
+    binaries: list[tuple[str, Binary]],
+    finder: LibraryFinder,
+    exclude: Sequence[str],
+    requested: Platform | None,
+) -> tuple[_Plan, tuple[str, ...]]:
+    """The plan and the platform tags: for manylinux, the oldest policy the result fits."""
+    shipped = frozenset(posixpath.basename(member) for member, _ in binaries)
+    name = Path(original.path).name
+    if target.family.name != "linux-glibc":
+        plan = _Plan.make(binaries, target, finder, shipped, exclude)
+        tags = original.wheel.filename.platform_tags
+        return plan, tags if target.wheel_tag in tags else (target.wheel_tag,)
+    fixed = requested is not None and requested.min_os is not None
+    # Oldest first: every manylinux policy defined for the CPU, or just the one asked for.
+    rules = RULES[target.family.name]
+    candidates = [target] if fixed else rules.lowest_platforms([b for _, b in binaries], target)
+    fitting: tuple[_Plan, Platform] | None = None
+    for candidate in candidates:
+        plan = _Plan.make(binaries, candidate, finder, shipped, exclude)
+        too_new = plan.too_new_symbols(candidate)
+        if too_new is None:
+            if fixed or not plan.missing:
+                return plan, _manylinux_tags(candidate)
+            fitting = fitting or (plan, candidate)
+        elif fixed:
+            raise RepairError(
+                f"{name}: {too_new.member} {too_new.message}; ask for a newer --platform "
+                "or rebuild against an older glibc"
+            )
+    if fitting is None:
+        raise RepairError(
+            f"{name}: its binaries need symbol versions newer than any manylinux policy allows"
+        )
+    # Some library is missing under every policy: report it against the oldest that fits.
+    return fitting[0], _manylinux_tags(fitting[1])
+
+
+def _manylinux_tags(platform: Platform) -> tuple[str, ...]:
+    """``manylinux_X_Y_arch``, then its legacy alias (manylinux2014 …) when it has one."""
+    assert platform.min_os is not None
+    glibc = (platform.min_os[0], platform.min_os[1])
+    family = cast(LinuxFamily, platform.family)
+    first, *rest = itertools.islice(family.libc_tags(platform.arch, glibc), 2)
+    return (first, *(tag for tag in rest if not tag.startswith("manylinux_")))
+
+
+@dataclass
+class _Node:
+    """A binary whose references may move: one of the wheel's, or a copy to be vendored."""
+
+    binary: Binary
+    member: str  # its path in the repaired wheel (a copy's is set once its content is hashed)
+    source: Path | None = None  # where a copy comes from; None for the wheel's own binaries
+    name: str = ""  # the name a copy was needed by
+    references: dict[str, Path] = field(default_factory=dict)  # needed name -> copy's source
+    needed_by: list[_Node] = field(default_factory=list)
+
+
+@dataclass
+class _Plan:
+    """Which libraries get copied, and which references of which binaries move to the copies."""
+
+    nodes: list[_Node]
+    copies: dict[Path, _Node]  # by resolved source, so aliases (libfoo.so -> .so.1) share one
+    missing: dict[str, list[str]]
+    excluded: dict[str, list[str]]
+
+    @classmethod
+    def make(
+        cls,
+        binaries: list[tuple[str, Binary]],
+        platform: Platform,
+        finder: LibraryFinder,
+        shipped: frozenset[str],
+        exclude: Sequence[str],
+    ) -> _Plan:
+        """Walk the needed libraries breadth first, the copies' own needs included."""
+        rules = RULES[platform.family.name]
+        provided = [rules.fold(pattern) for pattern in rules.allowlist(platform)]
+        excluded = [rules.fold(pattern) for pattern in exclude]
+        shipped = frozenset(rules.fold(name) for name in shipped)
+        plan = cls([_Node(binary, member) for member, binary in binaries], {}, {}, {})
+        for node in plan.nodes:  # grows while it is walked
+            for name in node.binary.needed:
+                folded = rules.fold(name)
+                if posixpath.basename(folded) in shipped or _matches(folded, provided):
+                    continue
+                if _matches(folded, excluded):
+                    plan.excluded.setdefault(name, []).append(node.member)
+                    continue
+                source = finder.find(name, node.binary)
+                if source is None:
+                    plan.missing.setdefault(name, []).append(node.member)
+                    continue
+                key = source.resolve()
+                if key not in plan.copies:
+                    library = finder.parse(source)
+                    assert library is not None  # find() only returns parsable files
+                    plan.copies[key] = _Node(library, "", source, name)
+                    plan.nodes.append(plan.copies[key])
+                plan.copies[key].needed_by.append(node)
+                node.references[name] = key
+        return plan
+
+    def too_new_symbols(self, platform: Platform) -> Finding | None:
+        """The audit's symbol-version finding for the first binary or copy too new for it."""
+        rules = RULES[platform.family.name]
+        for node in self.nodes:
+            subject = Subject(
+                node.member or node.name, node.binary, platform, platform.wheel_tag, frozenset()
+            )
+            for found in rules.check_binary(subject):
+                if found.code == "symbol-versions-too-new":
+                    return found
+        return None
+
+    def libraries(self) -> list[Library]:
+        return [
+            Library(
+                copy.name,
+                tuple(dict.fromkeys(n.member or n.name for n in copy.needed_by)),
+                str(copy.source),
+                copy.member or None,
+            )
+            for copy in self.copies.values()
+        ]
+
+    @staticmethod
+    def listed(found: dict[str, list[str]]) -> list[Library]:
+        return [Library(name, tuple(dict.fromkeys(members))) for name, members in found.items()]
+
+
+def _matches(name: str, patterns: Iterable[str]) -> bool:
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+
+
+# -- applying the plan --------------------------------------------------------------------
+
+
+def _changes(
+    wheel: Wheel,
+    plan: _Plan,
+    vendoring: _Vendoring,
+    platform_tags: tuple[str, ...],
+    report: RepairReport,
+) -> WheelChanges:
+    """Hash and place the copies, then rewrite every binary with a moved reference."""
+    needers = [node.member for node in plan.nodes if node.source is None and node.references]
+    libs_dir = vendoring.libs_dir(wheel, needers)
+    contents: dict[Path, bytes] = {}
+    for key, copy in plan.copies.items():
+        contents[key] = copy.source.read_bytes() if copy.source else b""
+        copy.member = f"{libs_dir}/{_unique_name(copy.name, contents[key])}"
+    report.vendored = plan.libraries()
+    changes = WheelChanges()
+    for node in plan.nodes:
+        is_copy = node.source is not None
+        if not node.references and not is_copy:
+            continue
+        data = contents[node.source.resolve()] if node.source else wheel.read_bytes(node.member)
+        moved = {name: plan.copies[key].member for name, key in node.references.items()}
+        changes.files[node.member], rewrite = vendoring.rewrite(
+            node.member, data, node.binary, moved, is_copy
+        )
+        report.rewritten.append(rewrite)
+        if is_copy:
+            changes.modes[node.member] = 0o755
+    if platform_tags != wheel.filename.platform_tags:
+        name = wheel.filename
+        changes.filename = WheelFilename.from_parts(
+            name.name, name.version, name.python_tags, name.abi_tags, platform_tags, name.build
+        )
+    return changes
+
+
+def _unique_name(name: str, content: bytes) -> str:
+    """``libfoo.so.1`` -> ``libfoo-1a2b3c4d.so.1``: the content hash keeps builds apart."""
+    stem, dot, rest = posixpath.basename(name).partition(".")
+    return f"{stem}-{hashlib.sha256(content).hexdigest()[:8]}{dot}{rest}"
+
+
+def _check_result(output: Path, plan: _Plan) -> None:
+    """Delete ``output`` and fail unless ``check`` finds it clean (bar libraries --exclude'd)."""
+    tolerated = {member for members in plan.excluded.values() for member in members}
+    try:
+        report = check_wheel(output)
+        errors = [
+            f
+            for f in report.findings
+            if f.severity is Severity.ERROR
+            and not (f.code == "external-library" and f.member in tolerated)
+        ]
+    except BaseException:
+        output.unlink(missing_ok=True)
+        raise
+    if errors:
+        output.unlink(missing_ok=True)
+        first = errors[0]
+        raise RepairError(
+            f"{output.name}: the repaired wheel would fail check ({first.code} in "
+            f"{first.member}: {first.message}); nothing was written"
+        )
+
+
+class _Vendoring(ABC):
+    """Where one binary format's copies go and how references to them are written."""
+
+    @abstractmethod
+    def libs_dir(self, wheel: Wheel, needers: list[str]) -> str:
+        """The wheel directory the copies go to."""
+
+    @abstractmethod
+    def rewrite(
+        self, member: str, data: bytes, binary: Binary, references: dict[str, str], is_copy: bool
+    ) -> tuple[bytes, Rewrite]:
+        """``data`` (``binary``, at ``member``) with each needed name naming its copy's member."""
+
+
+class _ElfVendoring(_Vendoring):
+    def libs_dir(self, wheel: Wheel, needers: list[str]) -> str:
+        return f"{wheel.filename.name.replace('-', '_')}.libs"
+
+    def rewrite(
+        self, member: str, data: bytes, binary: Binary, references: dict[str, str], is_copy: bool
+    ) -> tuple[bytes, Rewrite]:
+        names = {name: posixpath.basename(path) for name, path in references.items()}
+        directory = posixpath.dirname(member)
+        origin = {
+            "$ORIGIN" + ("" if rel == "." else f"/{rel}")
+            for rel in (posixpath.relpath(posixpath.dirname(p), directory or ".")
+                        for p in references.values())
+        }  # fmt: skip
+        elf = cast(ElfFile, binary)
+        kept = [entry for entry in elf.runpath or elf.rpath if entry.startswith("$ORIGIN")]
+        # Copies also lose their absolute (build machine) search paths.
+        runpath = list(dict.fromkeys([*sorted(origin), *kept])) if references or is_copy else None
+        soname = posixpath.basename(member) if is_copy else None
+        edited = edit_elf(data, ElfChanges(needed=names, soname=soname, runpath=runpath))
+        search = ":".join(runpath) if runpath else None
+        return edited, Rewrite(member, names, search, soname, False)
+
+
+class _MachOVendoring(_Vendoring):
+    def libs_dir(self, wheel: Wheel, needers: list[str]) -> str:
+        """``<package>/.dylibs`` beside the first package needing a copy (delocate's layout)."""
+        packages = [member.split("/", 1)[0] for member in needers if "/" in member]
+        top = packages[0] if packages else wheel.filename.name.replace("-", "_")
+        return f"{top}/.dylibs"
+
+    def rewrite(
+        self, member: str, data: bytes, binary: Binary, references: dict[str, str], is_copy: bool
+    ) -> tuple[bytes, Rewrite]:
+        directory = posixpath.dirname(member) or "."
+        names = {
+            name: "@loader_path/" + posixpath.relpath(path, directory)
+            for name, path in references.items()
+        }
+        identity = f"@rpath/{posixpath.basename(member)}" if is_copy else None
+        edited = edit_macho(data, MachOChanges(dylibs=names, id_dylib=identity))
+        signed = edited != data and any(p.is_signed for p in cast(MachOFile, binary).slices)
+        return edited, Rewrite(member, names, None, identity, signed)
+
+
+# Binary formats whose references repair rewrites; the others (PE, WebAssembly) are reported.
+_VENDORING: dict[str, _Vendoring] = {"elf": _ElfVendoring(), "macho": _MachOVendoring()}

@@ -1,0 +1,451 @@
+"""Cross-building for Pyodide from recipes, proven in real Pyodide 0.29 under Node.
+
+One recipe tree is built once per session at -j2 with Debian's emcc and a
+host CPython 3.13 (whose headers become the target's): MarkupSafe's real sdist
+from the index (its C module ``_speedups``), a static library linked by a C
+extension recipe, a pure-Python recipe that needs MarkupSafe at run time, and
+a broken recipe with a dependent. Every wheel's imports ran in Pyodide during
+the build; the tests below check the outcome, the wheels themselves, a second
+build that rebuilds nothing, and what is refused up front.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from omniwheel.audit import check_wheel
+from omniwheel.build import (
+    BuildReport,
+    MissingToolchainError,
+    Outcome,
+    PyodideRuntime,
+    build_recipes,
+)
+from omniwheel.build.pythons import find_build_python
+from omniwheel.build.toolchains.emcc_wrapper import drop_host_flags, side_module_flags
+from omniwheel.build.toolchains.emscripten import settings
+from omniwheel.cli.main import main
+from omniwheel.errors import UsageError
+from omniwheel.platforms import parse_platform
+from pyodide_runtime import pyodide_dist, run_pyodide
+
+PLATFORM = parse_platform("pyodide-2025.0")
+MARKUPSAFE_SDIST = ("markupsafe==3.0.3", "markupsafe-3.0.3.tar.gz",
+                    "722695808f4b6457b320fdc131280796bdceb04ab50fe1795cd540799ebe1698")  # fmt: skip
+
+
+def test_wrapper_drops_host_flags_and_threads() -> None:
+    host = "/opt/python3.13"
+    arguments = ["-I/opt/python3.13/include/python3.13", "-I", "/opt/python3.13/include",
+                 "-Iinclude", "-L/opt/python3.13/lib", "-Wl,-rpath,/opt/python3.13/lib",
+                 "-pthread", "-I/opt/python3.13x/include", "-c", "x.c"]  # fmt: skip
+    assert drop_host_flags(arguments, [host]) == [
+        "-Iinclude", "-I/opt/python3.13x/include", "-c", "x.c",
+    ]  # fmt: skip
+
+
+def test_wrapper_exports() -> None:
+    assert side_module_flags(["spam", "eggs"], []) == [
+        "-sSIDE_MODULE=2", "-sEXPORTED_FUNCTIONS=_spam,_eggs",
+    ]  # fmt: skip
+    assert side_module_flags("requested", []) == ["-sSIDE_MODULE=1"]
+    # No object defines PyInit_*: a plain shared library keeps every symbol.
+    assert side_module_flags("pyinit", ["missing.o"]) == ["-sSIDE_MODULE=1"]
+
+
+def test_ios_and_android_are_refused_up_front(tmp_path: Path) -> None:
+    for platform in ("ios", "android-arm64"):
+        with pytest.raises(UsageError, match="not supported yet"):
+            build_recipes(tmp_path, parse_platform(platform, python="3.13"), output=tmp_path)
+
+
+# --- the recipe tree, built once with the real toolchain --------------------------------------
+
+
+def _need_toolchain() -> Path:
+    if subprocess.run(["sh", "-c", "command -v emcc"], capture_output=True).returncode != 0:
+        pytest.skip("needs Emscripten's emcc (apt-get install emscripten)")
+    python = find_build_python(PLATFORM.python)
+    if python is None:
+        pytest.skip("needs a host CPython 3.13 (python3.13 on PATH or pyenv)")
+    return python.executable
+
+
+def _sdist_url(cache: Path) -> str:
+    """The index's URL of the pinned MarkupSafe sdist, as pip reports it (cached)."""
+    requirement, filename, digest = MARKUPSAFE_SDIST
+    record = cache / f"{filename}.json"
+    if record.is_file():
+        return str(json.loads(record.read_text())["url"])
+    report = cache / "report.json"
+    cache.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--no-deps",
+         "--no-binary", ":all:", "--quiet", "--report", str(report), requirement],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    info = json.loads(report.read_text())["install"][0]["download_info"]
+    assert info["url"].endswith("/" + filename)
+    assert info["archive_info"]["hashes"]["sha256"] == digest
+    record.write_text(json.dumps({"url": info["url"]}))
+    return str(info["url"])
+
+
+def _write(root: Path, files: dict[str, str]) -> None:
+    for relative, text in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+
+
+def make_tree(root: Path, sdist_url: str) -> Path:
+    recipes = root / "recipes"
+    _write(recipes, {
+        "markupsafe/meta.yaml": f"""\
+            package:
+              name: markupsafe
+              version: 3.0.3
+              top-level: [markupsafe]
+            source:
+              url: {sdist_url}
+              sha256: {MARKUPSAFE_SDIST[2]}
+            test:
+              imports: [markupsafe, markupsafe._speedups]
+            about:
+              summary: Escape characters for HTML and XML.
+              license: BSD-3-Clause
+            """,
+        "markupsafe/omniwheel_test.py": """\
+            from markupsafe import _speedups, escape
+            escaped = _speedups._escape_inner("<a href='x'>&</a>")
+            assert escaped == "&lt;a href=&#39;x&#39;&gt;&amp;&lt;/a&gt;", escaped
+            assert str(escape("<b>")) == "&lt;b&gt;"
+            """,
+        "libgreet/meta.yaml": """\
+            package: {name: libgreet, version: "1.0"}
+            source: {path: src}
+            build:
+              type: static_library
+              script: |
+                $CC -c greet.c -o greet.o
+                $AR rcs libgreet.a greet.o
+                mkdir -p $WASM_LIBRARY_DIR/include $WASM_LIBRARY_DIR/lib
+                cp greet.h $WASM_LIBRARY_DIR/include/
+                cp libgreet.a $WASM_LIBRARY_DIR/lib/
+            """,
+        "libgreet/src/greet.h": "int greet_format(char *out, int size, const char *who);\n",
+        "libgreet/src/greet.c": """\
+            #include <stdio.h>
+            #include "greet.h"
+            int greet_format(char *out, int size, const char *who) {
+                return snprintf(out, size, "hello, %s, from libgreet (%d-bit long)", who,
+                                (int)(8 * sizeof(long)));
+            }
+            """,
+        "greeter/meta.yaml": """\
+            package: {name: greeter, version: "0.1"}
+            source: {path: src}
+            requirements: {host: [libgreet]}
+            test: {imports: [greeter._greet]}
+            """,
+        "greeter/omniwheel_test.py": """\
+            from greeter import _greet
+            said = _greet.greet("wasm")
+            assert said == "hello, wasm, from libgreet (32-bit long)", said
+            """,
+        "greeter/src/pyproject.toml": """\
+            [build-system]
+            requires = ["setuptools>=70"]
+            build-backend = "setuptools.build_meta"
+            [project]
+            name = "greeter"
+            version = "0.1"
+            """,
+        "greeter/src/setup.py": """\
+            from setuptools import Extension, setup
+            setup(packages=["greeter"],
+                  ext_modules=[Extension("greeter._greet", ["greeter/_greet.c"],
+                                         libraries=["greet"])])
+            """,
+        "greeter/src/greeter/__init__.py": "",
+        "greeter/src/greeter/_greet.c": """\
+            #define PY_SSIZE_T_CLEAN
+            #include <Python.h>
+            #include <greet.h>
+            static PyObject *greet(PyObject *self, PyObject *arg) {
+                char buffer[128];
+                const char *who = PyUnicode_AsUTF8(arg);
+                if (who == NULL) return NULL;
+                greet_format(buffer, sizeof buffer, who);
+                return PyUnicode_FromString(buffer);
+            }
+            static PyMethodDef methods[] = {{"greet", greet, METH_O, NULL}, {NULL, NULL, 0, NULL}};
+            static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_greet", NULL, -1, methods};
+            PyMODINIT_FUNC PyInit__greet(void) { return PyModule_Create(&module); }
+            """,
+        "purely/meta.yaml": """\
+            package: {name: purely, version: "1.2"}
+            source: {path: src}
+            requirements: {run: [markupsafe]}
+            test: {imports: [purely]}
+            """,
+        "purely/omniwheel_test.py": """\
+            import purely
+            assert purely.shout("<hi>") == "&lt;HI&gt;"
+            """,
+        "purely/src/pyproject.toml": """\
+            [build-system]
+            requires = ["setuptools>=70"]
+            build-backend = "setuptools.build_meta"
+            [project]
+            name = "purely"
+            version = "1.2"
+            dependencies = ["markupsafe"]
+            """,
+        "purely/src/purely/__init__.py": """\
+            from markupsafe import escape
+            def shout(text):
+                return str(escape(text.upper()))
+            """,
+        "broken/meta.yaml": """\
+            package: {name: broken, version: "0.0.1"}
+            source: {path: src}
+            """,
+        "broken/src/pyproject.toml": """\
+            [build-system]
+            requires = ["setuptools>=70"]
+            build-backend = "setuptools.build_meta"
+            [project]
+            name = "broken"
+            version = "0.0.1"
+            """,
+        "broken/src/setup.py": """\
+            from setuptools import Extension, setup
+            setup(ext_modules=[Extension("broken", ["broken.c"])])
+            """,
+        "broken/src/broken.c": "this is not C;\n",
+        "needsbroken/meta.yaml": """\
+            package: {name: needsbroken, version: "1.0"}
+            source: {path: src}
+            requirements: {run: [broken]}
+            """,
+    })  # fmt: skip
+    return recipes
+
+
+class Built:
+    def __init__(self, recipes: Path, output: Path, first: BuildReport) -> None:
+        self.recipes, self.output, self.first = recipes, output, first
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
+    _need_toolchain()
+    root = tmp_path_factory.mktemp("build-tree")
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "omniwheel"
+    recipes = make_tree(root, _sdist_url(cache / "test-sdists"))
+    runtime = PyodideRuntime(pyodide_dist("2025_0"))
+    report = build_recipes(recipes, PLATFORM, output=root / "dist", jobs=2, runtime=runtime)
+    yield Built(recipes, root / "dist", report)
+
+
+def _outcome(report: BuildReport, name: str) -> Outcome:
+    return next(o for o in report.outcomes if o.recipe.name == name)
+
+
+@pytest.mark.toolchain
+@pytest.mark.network
+def test_markupsafe_speedups_built_checked_and_tested_in_pyodide(built: Built) -> None:
+    outcome = _outcome(built.first, "markupsafe")
+    assert outcome.status == "built", outcome.error
+    assert outcome.tested == "passed"  # imports and omniwheel_test.py ran in Pyodide 0.29
+    wheel = outcome.wheel
+    assert wheel.name == "markupsafe-3.0.3-cp313-cp313-pyemscripten_2025_0_wasm32.whl"
+    report = check_wheel(wheel, [PLATFORM])
+    assert not report.has_errors and [v.status for v in report.verdicts] == ["ok"]
+    [item] = report.binaries
+    assert item.member == "markupsafe/_speedups.cpython-313-wasm32-emscripten.so"
+    facts = item.binary.to_json()
+    # exports: pyinit (the default) linked it with -sSIDE_MODULE=2 exporting only PyInit.
+    assert facts["is_side_module"] and facts["pyinit_exports"] == ["PyInit__speedups"]
+
+
+@pytest.mark.toolchain
+@pytest.mark.network
+def test_markupsafe_c_module_runs_in_real_pyodide(built: Built, tmp_path: Path) -> None:
+    wheel = _outcome(built.first, "markupsafe").wheel
+    out = run_pyodide(
+        "2025_0",
+        f"await pyodide.loadPackage({json.dumps(str(wheel))});\n"
+        "console.log(pyodide.runPython(`\n"
+        "import markupsafe._speedups as s\n"
+        "s.__file__.rsplit('/', 1)[1] + ' ' + s._escape_inner('1 < 2 & \"3\"')\n`));",
+        cwd=tmp_path,
+    )
+    assert out.strip().splitlines()[-1] == (
+        "_speedups.cpython-313-wasm32-emscripten.so 1 &lt; 2 &amp; &#34;3&#34;"
+    )
+
+
+@pytest.mark.toolchain
+@pytest.mark.network
+def test_static_library_recipe_is_linked_by_the_extension_recipe(built: Built) -> None:
+    library = _outcome(built.first, "libgreet")
+    assert library.status == "built" and library.wheel is None
+    assert sorted(p.name for p in library.library.rglob("*") if p.is_file()) == [
+        "greet.h", "libgreet.a",
+    ]  # fmt: skip
+    greeter = _outcome(built.first, "greeter")
+    assert greeter.status == "built" and greeter.tested == "passed", greeter.error
+    # The library's code is inside the side module: 32-bit long proves it is wasm32 code.
+    assert greeter.wheel.name == "greeter-0.1-cp313-cp313-pyemscripten_2025_0_wasm32.whl"
+
+
+@pytest.mark.toolchain
+@pytest.mark.network
+def test_pure_recipe_is_tested_with_its_run_requirement(built: Built) -> None:
+    purely = _outcome(built.first, "purely")
+    assert purely.status == "built" and purely.tested == "passed", purely.error
+    assert purely.wheel.name == "purely-1.2-py3-none-any.whl"
+    order = [o.recipe.name for o in built.first.outcomes]
+    assert order.index("markupsafe") < order.index("purely")
+    assert order.index("libgreet") < order.index("greeter")
+
+
+@pytest.mark.toolchain
+@pytest.mark.network
+def test_failure_names_the_step_keeps_the_log_and_skips_dependents(built: Built) -> None:
+    broken = _outcome(built.first, "broken")
+    assert broken.status == "failed"
+    assert broken.failed_step == "build wheel (PEP 517 backend)"
+    log = broken.log.read_text()
+    assert "broken.c" in log and "error" in log.lower()
+    assert "FAILED at step 'build wheel (PEP 517 backend)'" in log
+    needs = _outcome(built.first, "needsbroken")
+    assert needs.status == "skipped" and "broken failed" in needs.error
+    assert not built.first.ok
+
+
+@pytest.mark.toolchain
+@pytest.mark.network
+def test_second_build_rebuilds_nothing(built: Built) -> None:
+    wheels = sorted(built.output.glob("*.whl"))
+    before = {p.name: (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+              for p in wheels}  # fmt: skip
+    events: list[tuple[str, str]] = []
+    good = ["markupsafe", "libgreet", "greeter", "purely"]
+    again = build_recipes(
+        built.recipes, PLATFORM, packages=good, output=built.output, jobs=2,
+        runtime=PyodideRuntime(pyodide_dist("2025_0")),
+        on_event=lambda name, status: events.append((name, status)),
+    )  # fmt: skip
+    assert sorted(events) == sorted((name, "cached") for name in good)
+    assert {o.status for o in again.outcomes} == {"cached"} and again.ok
+    after = {p.name: (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+             for p in sorted(built.output.glob("*.whl"))}  # fmt: skip
+    assert after == before
+
+
+@pytest.mark.toolchain
+@pytest.mark.network
+def test_changed_recipe_rebuilds_it_and_its_dependents_only(
+    built: Built, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    copy = tmp_path_factory.mktemp("changed")
+    recipes = copy / "recipes"
+    shutil.copytree(built.recipes, recipes)
+    output = copy / "dist"
+    shutil.copytree(built.output, output)
+    source = recipes / "libgreet" / "src" / "greet.c"
+    source.write_text(source.read_text().replace("hello, %s", "hi, %s"))
+    (recipes / "greeter" / "omniwheel_test.py").unlink()
+    report = build_recipes(recipes, PLATFORM, packages=["greeter", "purely"], output=output)
+    assert {o.recipe.name: o.status for o in report.outcomes} == {
+        "libgreet": "built", "greeter": "built", "markupsafe": "cached", "purely": "cached",
+    }  # fmt: skip
+
+
+@pytest.mark.toolchain
+def test_wasm32_pyconfig_table_matches_the_compiler(built: Built, tmp_path: Path) -> None:
+    include = built.output / ".omniwheel-build" / "targets" / PLATFORM.wheel_tag / "include"
+    include = include / f"python{PLATFORM.python.dotted}"
+    rows = settings()["pyconfig"]
+    program = "#include <Python.h>\n#include <stdint.h>\n#include <pthread.h>\n#include <wchar.h>\n"
+    program += "".join(
+        f"_Static_assert({macro} == {row['value']} && {row['expression']} == {row['value']}, "
+        f'"{macro}");\n'
+        for macro, row in rows.items()
+    )
+    source = tmp_path / "sizes.c"
+    source.write_text(program)
+    result = subprocess.run(
+        ["emcc", f"-I{include}", "-c", str(source), "-o", str(tmp_path / "sizes.o")],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.toolchain
+@pytest.mark.network
+def test_cli_build_json_reports_unchanged_recipes(
+    built: Built, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main(["build", str(built.recipes), "greeter", "--platform",
+                   "pyemscripten_2025_0_wasm32", "-o", str(built.output), "--json"])  # fmt: skip
+    document = json.loads(capsys.readouterr().out)
+    assert status == 0
+    assert document["platform"]["wheel_tag"] == "pyemscripten_2025_0_wasm32"
+    assert [(p["name"], p["type"], p["status"]) for p in document["packages"]] == [
+        ("libgreet", "static_library", "cached"), ("greeter", "package", "cached"),
+    ]  # fmt: skip
+    assert document["cached"] == 2 and document["failed"] == 0
+    assert document["packages"][1]["wheel"].endswith("pyemscripten_2025_0_wasm32.whl")
+
+
+@pytest.mark.toolchain
+@pytest.mark.network
+def test_cli_build_failure_exit_status_and_message(
+    built: Built, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main(["build", str(built.recipes), "needsbroken", "--platform", "pyodide-2025.0",
+                   "-o", str(built.output)])  # fmt: skip
+    captured = capsys.readouterr()
+    assert status == 1
+    assert "broken failed at 'build wheel (PEP 517 backend)'" in captured.err
+    assert "broken.log" in captured.err
+
+
+def test_missing_toolchain_is_reported_up_front(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recipes = tmp_path / "recipes"
+    meta = "package: {name: x, version: '1'}\nsource: {path: src}\n"
+    _write(recipes, {"x/meta.yaml": meta + "requirements: {executable: [no-such-tool-here]}\n"})
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "no-pyenv"))
+    with pytest.raises(MissingToolchainError) as caught:
+        build_recipes(recipes, PLATFORM, output=tmp_path / "out")
+    message = str(caught.value)
+    assert "Emscripten's emcc" in message and "apt-get install emscripten" in message
+    assert "CPython 3.13" in message and "--build-python" in message
+    assert "no-such-tool-here" in message
+    assert not (tmp_path / "out").exists()  # nothing was half-built
+
+
+def test_build_python_of_the_wrong_version_is_refused(tmp_path: Path) -> None:
+    recipes = tmp_path / "recipes"
+    _write(recipes, {"x/meta.yaml": "package: {name: x, version: '1'}\nsource: {path: src}\n"})
+    with pytest.raises(UsageError, match=r"not a runnable CPython 3\.13"):
+        build_recipes(recipes, PLATFORM, output=tmp_path / "o", build_python=Path(sys.executable))

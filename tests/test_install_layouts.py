@@ -1,0 +1,292 @@
+"""Install layouts on real wheels: pip --target's tree, CPython's iOS app layout, Android."""
+
+from __future__ import annotations
+
+import json
+import plistlib
+import shutil
+import subprocess
+import sys
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from omniwheel.cli.main import main
+
+pytestmark = pytest.mark.network
+
+MARKUPSAFE_FILES = [
+    "__init__.py",
+    "_native.py",
+    "_speedups.c",
+    "_speedups.pyi",
+    "py.typed",
+]
+MARKUPSAFE_DIST_INFO = [
+    "INSTALLER",
+    "METADATA",
+    "RECORD",
+    "WHEEL",
+    "licenses/LICENSE.txt",
+    "top_level.txt",
+]
+
+
+def _tree(root: Path) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+
+def _install(url: str, tmp_path: Path, *arguments: str) -> dict[str, object]:
+    into = tmp_path / "into"
+    command = [
+        "install",
+        "--index-url",
+        url,
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "--into",
+        str(into),
+        "--json",
+        *arguments,
+    ]
+    assert main(command) == 0
+    return {"into": into}
+
+
+def test_ios_app_layout_equals_cpython_build_phase(
+    served_index: tuple[str, object], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What CPython's testbed ``install_dylib`` makes of markupsafe 3.0.4 (cp313, device)."""
+    url, _ = served_index
+    app = tmp_path / "into"
+    _install(
+        url,
+        tmp_path,
+        "markupsafe",
+        "--platform",
+        "ios",
+        "--python",
+        "3.13",
+        "--app-id",
+        "org.example.my_app",
+    )
+    report = json.loads(capsys.readouterr().out)
+    framework = "Frameworks/markupsafe._speedups.framework"
+    fwork = "app_packages/markupsafe/_speedups.cpython-313-iphoneos.fwork"
+    assert _tree(app) == sorted(
+        [
+            f"{framework}/Info.plist",
+            f"{framework}/markupsafe._speedups",
+            f"{framework}/markupsafe._speedups.origin",
+            fwork,
+        ]
+        + [f"app_packages/markupsafe/{name}" for name in MARKUPSAFE_FILES]
+        + [f"app_packages/markupsafe-3.0.4.dist-info/{name}" for name in MARKUPSAFE_DIST_INFO]
+    )
+    assert (app / fwork).read_text() == f"{framework}/markupsafe._speedups\n"
+    assert (app / framework / "markupsafe._speedups.origin").read_text() == f"{fwork}\n"
+    assert plistlib.loads((app / framework / "Info.plist").read_bytes()) == {
+        "CFBundleDevelopmentRegion": "en",
+        "CFBundleExecutable": "markupsafe._speedups",
+        "CFBundleIdentifier": "org.example.my-app.markupsafe.-speedups",
+        "CFBundleInfoDictionaryVersion": "6.0",
+        "CFBundlePackageType": "APPL",
+        "CFBundleShortVersionString": "1.0",
+        "CFBundleSupportedPlatforms": ["iPhoneOS"],
+        "CFBundleVersion": "1",
+        "MinimumOSVersion": "13.0",
+    }
+    # The framework binary is the wheel's Mach-O extension module, byte for byte.
+    binary = (app / framework / "markupsafe._speedups").read_bytes()
+    assert binary[:4] == bytes.fromhex("cffaedfe")
+    assert report["layout"] == "ios-app"
+    assert [item["filename"] for item in report["installed"]] == [
+        "markupsafe-3.0.4-cp313-cp313-ios_13_0_arm64_iphoneos.whl"
+    ]
+    # Installing again replaces the earlier install and yields the same tree.
+    before = _tree(app)
+    _install(url, tmp_path, "markupsafe", "--platform", "ios", "--python", "3.13")
+    assert _tree(app) == before
+
+
+def test_privacy_manifest_moves_into_the_framework(
+    make_wheel: Callable[..., Path], real_wheel: Callable[[str], Path], tmp_path: Path
+) -> None:
+    """A ``<module>.xcprivacy`` beside the extension becomes the framework's PrivacyInfo."""
+    with zipfile.ZipFile(real_wheel("ios-device")) as archive:
+        macho = archive.read("markupsafe/_speedups.cpython-313-iphoneos.so")
+    manifest = b"<?xml version='1.0'?><plist version='1.0'><dict/></plist>"
+    wheel = make_wheel(
+        "tracker-1.0-cp313-cp313-ios_13_0_arm64_iphoneos.whl",
+        {
+            "tracker/__init__.py": b"",
+            "tracker/sub/_x.cpython-313-iphoneos.so": macho,
+            "tracker/sub/_x.xcprivacy": manifest,
+        },
+    )
+    app = tmp_path / "app"
+    assert (
+        main(
+            [
+                "install",
+                str(wheel),
+                "--platform",
+                "ios",
+                "--python",
+                "3.13",
+                "--no-index",
+                "--cache-dir",
+                str(tmp_path / "cache"),
+                "--into",
+                str(app),
+            ]
+        )
+        == 0
+    )
+    framework = app / "Frameworks" / "tracker.sub._x.framework"
+    assert (framework / "PrivacyInfo.xcprivacy").read_bytes() == manifest
+    assert not (app / "app_packages" / "tracker" / "sub" / "_x.xcprivacy").exists()
+    assert (framework / "tracker.sub._x.origin").read_text() == (
+        "app_packages/tracker/sub/_x.cpython-313-iphoneos.fwork\n"
+    )
+
+
+def test_site_packages_matches_uv_target(served_index: tuple[str, object], tmp_path: Path) -> None:
+    """The ``site-packages`` layout lays out the same files as ``uv pip install --target``."""
+    url, _ = served_index
+    _install(
+        url,
+        tmp_path,
+        "jinja2",
+        "--platform",
+        "android",
+        "--python",
+        "3.13",
+        "--layout",
+        "site-packages",
+    )
+    uv_target = tmp_path / "uv"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "uv",
+            "pip",
+            "install",
+            "--no-config",
+            "--target",
+            str(uv_target),
+            "--python-platform",
+            "aarch64-linux-android",
+            "--python-version",
+            "3.13",
+            "--index-url",
+            url,
+            "--cache-dir",
+            str(tmp_path / "uv-cache"),
+            "jinja2",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    ours, theirs = _tree(tmp_path / "into"), _tree(uv_target)
+    # uv adds its own lock file and marks the requested project (REQUESTED).
+    assert ours == [p for p in theirs if p != ".lock" and not p.endswith("/REQUESTED")]
+    for path in ours:
+        if not path.endswith(("/RECORD", "/INSTALLER")):
+            assert (tmp_path / "into" / path).read_bytes() == (uv_target / path).read_bytes()
+
+
+def test_android_layout_keeps_extension_modules(
+    served_index: tuple[str, object], tmp_path: Path
+) -> None:
+    url, _ = served_index
+    _install(url, tmp_path, "markupsafe", "--platform", "android-24-arm64_v8a", "--python", "3.13")
+    tree = _tree(tmp_path / "into")
+    assert "markupsafe/_speedups.cpython-313-aarch64-linux-android.so" in tree
+    assert not any(path.startswith("Frameworks/") for path in tree)
+
+
+def test_wheel_that_cannot_run_is_refused(
+    make_wheel: Callable[..., Path],
+    real_wheel: Callable[[str], Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A wheel tagged for iOS whose extension is an Android ELF never reaches the app."""
+    with zipfile.ZipFile(real_wheel("android-arm64")) as archive:
+        elf = archive.read("markupsafe/_speedups.cpython-313-aarch64-linux-android.so")
+    wheel = make_wheel(
+        "liar-1.0-cp313-cp313-ios_13_0_arm64_iphoneos.whl", {"liar/_x.cpython-313-iphoneos.so": elf}
+    )
+    into = tmp_path / "app"
+    status = main(
+        [
+            "install",
+            str(wheel),
+            "--platform",
+            "ios",
+            "--python",
+            "3.13",
+            "--no-index",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--into",
+            str(into),
+        ]
+    )
+    assert status == 1
+    error = capsys.readouterr().err
+    assert "liar-1.0-cp313-cp313-ios_13_0_arm64_iphoneos.whl cannot run on ios" in error
+    assert "ELF" in error
+    assert not into.exists()
+
+
+def test_install_from_lock_checks_hashes(
+    served_index: tuple[str, object], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, _ = served_index
+    lock = tmp_path / "pylock.toml"
+    assert (
+        main(
+            [
+                "lock",
+                "jinja2",
+                "--platform",
+                "ios",
+                "--python",
+                "3.13",
+                "--index-url",
+                url,
+                "--cache-dir",
+                str(tmp_path / "cache"),
+                "-o",
+                str(lock),
+            ]
+        )
+        == 0
+    )
+    into = tmp_path / "app"
+    common = [
+        "--platform",
+        "ios",
+        "--python",
+        "3.13",
+        "--cache-dir",
+        str(tmp_path / "c2"),
+        "--into",
+        str(into),
+        "--json",
+    ]
+    capsys.readouterr()
+    assert main(["install", str(lock), *common]) == 0
+    installed = json.loads(capsys.readouterr().out)["installed"]
+    assert {item["name"] for item in installed} == {"jinja2", "markupsafe"}
+    text = lock.read_text()
+    sha = next(item["sha256"] for item in installed if item["name"] == "jinja2")
+    lock.write_text(text.replace(sha, "0" * 64))
+    shutil.rmtree(tmp_path / "c2")
+    assert main(["install", "--lock", str(lock), *common]) == 1
+    assert "expected 0000" in capsys.readouterr().err

@@ -1,0 +1,212 @@
+"""The index client: pip's configuration, PEP 691/503 pages, the HTTP cache, metadata routes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import localindex
+from omniwheel.resolve import IndexConfig, IndexStrategy, pip_index_config
+from omniwheel.resolve.http import FetchError, HttpClient
+from omniwheel.resolve.metadata import MetadataFetcher
+from omniwheel.resolve.sources import Sources
+from omniwheel.wheel import Wheel
+
+pytestmark = pytest.mark.network
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_pip_configuration_precedence(tmp_path: Path) -> None:
+    """Global, then user files, then PIP_* variables, as pip layers them."""
+    _write(
+        tmp_path / "xdg" / "pip" / "pip.conf",
+        "[global]\nindex-url = http://global.invalid/simple\nfind-links = /g\n",
+    )
+    _write(
+        tmp_path / "home" / ".config" / "pip" / "pip.conf",
+        "[install]\nindex-url = http://user.invalid/simple\n"
+        "extra-index-url = http://a.invalid/simple\n  http://b.invalid/simple\n",
+    )
+    environ = {"HOME": str(tmp_path / "home"), "XDG_CONFIG_DIRS": str(tmp_path / "xdg")}
+    config = pip_index_config(environ)
+    assert config.index_urls == (
+        "http://user.invalid/simple",
+        "http://a.invalid/simple",
+        "http://b.invalid/simple",
+    )
+    assert config.find_links == ("/g",)
+    config = pip_index_config(
+        {**environ, "PIP_INDEX_URL": "http://env.invalid/simple", "PIP_EXTRA_INDEX_URL": ""}
+    )
+    assert config.index_urls == ("http://env.invalid/simple",)
+    assert pip_index_config({**environ, "PIP_NO_INDEX": "1"}).index_urls == ()
+    devnull = pip_index_config(
+        {**environ, "PIP_CONFIG_FILE": os.devnull, "PIP_INDEX_URL": "http://x.invalid/"}
+    )
+    assert devnull.find_links == ()
+
+
+def test_machine_configuration_matches_pip() -> None:
+    """On this machine, we read the same extra indexes and find-links that pip reports."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True, check=True
+    )
+    reported: dict[str, str] = {}
+    for line in result.stdout.splitlines():
+        key, _, value = line.partition("=")
+        reported[key.split(".", 1)[1]] = value.strip("'")
+    config = pip_index_config()
+    assert config.index_urls[1:] == tuple(reported.get("extra-index-url", "").split())
+    assert set(config.find_links) == set(reported.get("find-links", "").split())
+    if "index-url" in reported:
+        assert config.index_urls[0] == reported["index-url"]
+
+
+@pytest.mark.parametrize("json_pages", [True, False])
+def test_json_and_html_pages_agree(local_index: Path, tmp_path: Path, json_pages: bool) -> None:
+    """PEP 691 and PEP 503 forms of one index give the same files, hashes and sizes known."""
+    claims = {"attrs-26.1.0-py3-none-any.whl": localindex.FileClaims("broken", ">=3.13")}
+    root = tmp_path / "idx"
+    wheels = [
+        localindex.realwheels.fetch_wheel(wheel)
+        for wheel in localindex.INDEX_WHEELS
+        if wheel.filename.startswith(("attrs", "markupsafe"))
+    ]
+    localindex.build_index(root, wheels, claims)
+    with (
+        localindex.serve(root, json_pages=json_pages) as (url, log),
+        HttpClient(tmp_path / "cache") as http,
+    ):
+        sources = Sources(IndexConfig((url,)), http)
+        attrs = sources.files("attrs")
+        markupsafe = sources.files("MarkupSafe")
+        assert sources.files("no-such-project") == []
+    assert [f.filename for f in attrs] == ["attrs-26.1.0-py3-none-any.whl"]
+    assert attrs[0].yanked == "broken"
+    assert attrs[0].requires_python == ">=3.13"
+    assert attrs[0].url == url.replace("/simple/", "/files/") + attrs[0].filename
+    assert len(markupsafe) == 5
+    assert all(f.sha256 and len(f.sha256) == 64 and f.yanked is None for f in markupsafe)
+    assert (markupsafe[0].size is not None) is json_pages  # PEP 700 size: JSON only
+    assert "/simple/markupsafe/" in log.paths()
+
+
+def test_cache_revalidates_then_works_offline(
+    served_index: tuple[str, object], tmp_path: Path
+) -> None:
+    url, log = served_index
+    assert isinstance(log, localindex.RequestLog)
+    page = f"{url}jinja2/"
+    with HttpClient(tmp_path) as http:
+        first = http.get_page(page, "application/vnd.pypi.simple.v1+json")
+    before = len(log.lines)
+    with HttpClient(tmp_path) as http:
+        again = http.get_page(page, "application/vnd.pypi.simple.v1+json")
+    assert first is not None and again is not None and again.body == first.body
+    assert log.lines[before:] == [("GET", "/simple/jinja2/", None)]  # one 304 revalidation
+    with HttpClient(tmp_path, offline=True) as http:
+        offline = http.get_page(page, "application/vnd.pypi.simple.v1+json")
+        assert offline is not None and offline.body == first.body
+        with pytest.raises(FetchError, match="--offline"):
+            http.get_page(f"{url}attrs/", "application/vnd.pypi.simple.v1+json")
+    assert len(log.lines) == before + 1
+
+
+def test_metadata_by_range_requests(served_index: tuple[str, object], tmp_path: Path) -> None:
+    """Without PEP 658, METADATA comes from range requests (the zip tail), not the whole wheel."""
+    url, log = served_index
+    assert isinstance(log, localindex.RequestLog)
+    with HttpClient(tmp_path) as http:
+        file = next(
+            f
+            for f in Sources(IndexConfig((url,)), http).files("pydantic")
+            if f.filename.endswith(".whl")
+        )
+        before = len(log.lines)
+        metadata = MetadataFetcher(http, tmp_path).metadata(file)
+        assert not http.cached_file(file.filename, file.sha256, file.url).exists()
+    requests = log.lines[before:]
+    assert [path for _, path, _ in requests] == [f"/files/{file.filename}"] * len(requests)
+    assert 1 <= len(requests) <= 3 and all(rng for _, _, rng in requests)
+    assert requests[0][2] == "bytes=-65536"
+    with Wheel.open(localindex.realwheels.cache_dir() / file.filename) as wheel:
+        assert metadata.name == wheel.metadata.name
+        assert [str(r) for r in metadata.requires_dist or []] == [
+            str(r) for r in wheel.metadata.requires_dist or []
+        ]
+    # Cached: a second fetcher asks nothing.
+    with HttpClient(tmp_path) as http:
+        MetadataFetcher(http, tmp_path).metadata(file)
+    assert len(log.lines) == before + len(requests)
+
+
+def test_metadata_file_pep658(tmp_path: Path) -> None:
+    """An advertised ``.metadata`` file is used (and its hash checked) instead of the wheel."""
+    wheel = localindex.realwheels.fetch_wheel(localindex.INDEX_WHEELS[0])
+    root = tmp_path / "idx"
+    localindex.build_index(root, [wheel])
+    with Wheel.open(wheel) as opened:
+        data = opened.read_bytes(f"{opened.dist_info}/METADATA")
+    (root / "files" / f"{wheel.name}.metadata").write_bytes(data)
+    page = root / "simple" / "jinja2" / "index.html"
+    page.write_text(page.read_text().replace("<a ", '<a data-core-metadata="true" '))
+    with localindex.serve(root, json_pages=False) as (url, log), HttpClient(tmp_path) as http:
+        file = Sources(IndexConfig((url,)), http).files("jinja2")[0]
+        assert file.metadata == {}
+        metadata = MetadataFetcher(http, tmp_path).metadata(file)
+    assert metadata.name == "Jinja2"
+    assert f"/files/{wheel.name}.metadata" in log.paths()
+    assert not log.ranges()
+
+
+def test_first_index_wins_over_a_later_index(local_index: Path, tmp_path: Path) -> None:
+    """A project on the primary index hides the same name elsewhere unless asked to merge."""
+    only_ios = tmp_path / "primary"
+    localindex.build_index(only_ios, [localindex.realwheels.fetch("ios-device")])
+    config = IndexConfig((only_ios.joinpath("simple").as_uri(), local_index.as_uri()))
+    with HttpClient(tmp_path / "cache") as http:
+        first = Sources(config, http).files("markupsafe")
+        merged = Sources(
+            IndexConfig(config.index_urls, (), IndexStrategy.UNSAFE_BEST_MATCH), http
+        ).files("markupsafe")
+        jinja2 = Sources(config, http).files("jinja2")
+    assert [f.filename for f in first] == [localindex.realwheels.WHEELS["ios-device"].filename]
+    assert len(merged) == 6
+    assert [f.index for f in jinja2] == [local_index.as_uri() + "/"]
+
+
+def test_find_links_directory(tmp_path: Path) -> None:
+    wheel = localindex.realwheels.fetch("pure")
+    with HttpClient(tmp_path) as http:
+        files = Sources(IndexConfig((), (str(wheel.parent),)), http).files("iniconfig")
+    assert [f.filename for f in files] == [wheel.name]
+    assert files[0].index is None and files[0].url == wheel.resolve().as_uri()
+
+
+def test_metadata_far_from_the_zip_end(make_wheel: Callable[..., Path], tmp_path: Path) -> None:
+    """METADATA outside the fetched tail costs one more range request, not the whole file."""
+    metadata = b"Metadata-Version: 2.4\nName: big\nVersion: 1.0\nRequires-Dist: attrs>=23\n"
+    wheel = make_wheel(
+        "big-1.0-py3-none-any.whl",
+        {"big-1.0.dist-info/METADATA": metadata, "big/blob.bin": os.urandom(300_000)},
+    )
+    root = tmp_path / "idx"
+    localindex.build_index(root, [wheel])
+    with localindex.serve(root, json_pages=True) as (url, log), HttpClient(tmp_path) as http:
+        file = Sources(IndexConfig((url,)), http).files("big")[0]
+        parsed = MetadataFetcher(http, tmp_path / "meta").metadata(file)
+    assert [str(r) for r in parsed.requires_dist or []] == ["attrs>=23"]
+    ranges = log.ranges()
+    assert ranges[0] == "bytes=-65536" and len(ranges) == 2
+    start, _, end = ranges[1].removeprefix("bytes=").partition("-")
+    assert int(end) - int(start) < 64 * 1024

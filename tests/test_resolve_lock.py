@@ -1,0 +1,130 @@
+"""``omniwheel lock``: one PEP 751 lock for several targets, read back by packaging.pylock."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+from packaging.pylock import Pylock
+
+from omniwheel.cli.main import main
+from omniwheel.platforms import compatible_tags, marker_environment, parse_platform
+from omniwheel.resolve import IndexConfig, Session, platform_marker, read_lock
+
+pytestmark = pytest.mark.network
+
+PLATFORMS = ["ios", "ios-simulator", "android-24-arm64_v8a", "pyodide-2026.0"]
+REQUIREMENTS = (
+    "jinja2; sys_platform != 'emscripten'\n"
+    "pydantic; sys_platform == 'emscripten'\n"
+    "msgpack; sys_platform == 'emscripten'  # the wasm targets only\n"
+)
+
+
+@pytest.fixture
+def lock_file(
+    served_index: tuple[str, object], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> tuple[Path, dict[str, object]]:
+    url, _ = served_index
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text(REQUIREMENTS)
+    output = tmp_path / "out" / "pylock.toml"
+    output.parent.mkdir()
+    arguments = [
+        "lock",
+        "-r",
+        str(requirements),
+        "--python",
+        "3.13",
+        "--index-url",
+        url,
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "-o",
+        str(output),
+        "--json",
+    ]
+    for platform in PLATFORMS:
+        arguments += ["--platform", platform]
+    assert main(arguments) == 0
+    return output, json.loads(capsys.readouterr().out)
+
+
+def _expected(url: str, platform: str, tmp_path: Path) -> set[str]:
+    target = parse_platform(platform, python=None if "pyodide" in platform else "3.13")
+    with Session(IndexConfig((url,)), cache_dir=tmp_path / "cache") as session:
+        requirements = [line.split("#")[0] for line in REQUIREMENTS.splitlines()]
+        resolution = session.resolve(requirements, target)
+    return {package.file.filename for package in resolution.packages.values()}
+
+
+def test_lock_round_trip(
+    lock_file: tuple[Path, dict[str, object]], served_index: tuple[str, object], tmp_path: Path
+) -> None:
+    """packaging.pylock validates the lock and ``select`` picks each platform's own wheels."""
+    path, _ = lock_file
+    document = tomllib.loads(path.read_text())
+    lock = Pylock.from_dict(document)
+    lock.validate()
+    assert document["lock-version"] == "1.0" and document["created-by"] == "omniwheel"
+    url, _ = served_index
+    for name in PLATFORMS:
+        platform = parse_platform(name, python=None if "pyodide" in name else "3.13")
+        selected = {
+            wheel.filename
+            for _, wheel in lock.select(
+                environment=dict(marker_environment(platform)),  # type: ignore[arg-type]
+                tags=compatible_tags(platform),
+            )
+        }
+        assert selected == _expected(url, name, tmp_path), name
+        assert str(platform_marker(platform)) in document["environments"]
+    assert len(document["environments"]) == 3  # device and simulator share one marker
+
+
+def test_lock_markers_and_wheels(lock_file: tuple[Path, dict[str, object]]) -> None:
+    path, report = lock_file
+    packages = {p["name"]: p for p in tomllib.loads(path.read_text())["packages"]}
+    assert set(packages) == {
+        "annotated-types",
+        "jinja2",
+        "markupsafe",
+        "msgpack",
+        "pydantic",
+        "pydantic-core",
+        "typing-extensions",
+        "typing-inspection",
+    }
+    assert packages["markupsafe"]["marker"] == (
+        '(sys_platform == "android" and platform_machine == "aarch64" and '
+        'python_version == "3.13") or (sys_platform == "ios" and platform_machine == "arm64" '
+        'and python_version == "3.13")'
+    )
+    assert [w["name"] for w in packages["markupsafe"]["wheels"]] == [
+        "markupsafe-3.0.4-cp313-cp313-android_24_arm64_v8a.whl",
+        "markupsafe-3.0.4-cp313-cp313-ios_13_0_arm64_iphoneos.whl",
+        "markupsafe-3.0.4-cp313-cp313-ios_13_0_arm64_iphonesimulator.whl",
+    ]
+    assert all(
+        len(w["hashes"]["sha256"]) == 64 and w["url"].startswith("http://127.0.0.1")
+        for p in packages.values()
+        for w in p["wheels"]
+    )
+    assert packages["jinja2"]["dependencies"] == [{"name": "markupsafe"}]
+    assert packages["pydantic-core"]["tool"]["omniwheel"]["platforms"] == [
+        "pyemscripten_2026_0_wasm32"
+    ]
+    assert report["lock"] == str(path)
+    assert [p["name"] for p in report["packages"]] == sorted(packages)  # type: ignore[index]
+
+
+def test_read_lock_rejects_bad_input(tmp_path: Path) -> None:
+    bad = tmp_path / "pylock.toml"
+    bad.write_text('lock-version = "1.0"\ncreated-by = "x"\n')
+    with pytest.raises(Exception, match=r"is not a valid PEP 751 lock: .*packages"):
+        read_lock(bad)
+    bad.write_text("lock-version = \n")
+    with pytest.raises(Exception, match="is not valid TOML"):
+        read_lock(bad)

@@ -1,0 +1,128 @@
+"""Report-only repair: Windows (PE, built with MinGW-w64) and Emscripten (side modules, emcc).
+
+Nothing is written for these families; the report names what would be vendored
+(found in ``--lib-path``) and what is missing, system DLLs never among them.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from omniwheel.cli.main import main
+from omniwheel.platforms import parse_platform
+from omniwheel.rewrite.repair import repair_wheel
+
+pytestmark = pytest.mark.toolchain
+
+FOO_C = "__declspec(dllexport) int foo_value(void) { return 42; }\n"
+EXT_C = """
+#include <windows.h>
+extern int foo_value(void);
+__declspec(dllexport) void *PyInit__ext(void) {
+    return (void *)(long long)(foo_value() + GetTickCount());
+}
+"""
+BAR_WASM_C = "int bar_value(int x) { return x * 7; }\n"
+FOO_WASM_C = """
+extern int bar_value(int);
+void *PyInit__ext(void) { return (void *)(long)bar_value(6); }
+"""
+
+
+def _run(*args: str | Path, cwd: Path) -> None:
+    result = subprocess.run([str(a) for a in args], capture_output=True, text=True, cwd=cwd)
+    assert result.returncode == 0, f"{args}: {result.stderr}"
+
+
+def _wheel(make_wheel: Callable[..., Path], tag: str, python: str, ext: bytes) -> Path:
+    platform = parse_platform(tag, python=python)
+    cp = "cp" + python.replace(".", "")
+    return make_wheel(
+        f"demo-1.0-{cp}-{cp}-{tag}.whl",
+        {
+            f"demo/_ext{platform.family.extension_suffixes(platform)[0]}": ext,
+            "demo-1.0.dist-info/WHEEL": (
+                "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: false\n"
+                f"Tag: {cp}-{cp}-{tag}\n"
+            ).encode(),
+        },
+    )
+
+
+@pytest.fixture(scope="session")
+def mingw(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if shutil.which("x86_64-w64-mingw32-gcc") is None:
+        pytest.skip("needs gcc-mingw-w64-x86-64")
+    out = tmp_path_factory.mktemp("pe-repair")
+    (out / "foo.c").write_text(FOO_C)
+    (out / "ext.c").write_text(EXT_C)
+    gcc = "x86_64-w64-mingw32-gcc"
+    _run(
+        gcc, "-O2", "-s", "-shared", "foo.c", "-o", "Foo.dll", "-Wl,--out-implib,libfoo.a", cwd=out
+    )
+    _run(gcc, "-O2", "-s", "-shared", "ext.c", "-o", "_ext.pyd", "-L.", "-lfoo", cwd=out)
+    return out
+
+
+def test_windows_reports_what_would_be_vendored(
+    mingw: Path, make_wheel: Callable[..., Path], tmp_path: Path
+) -> None:
+    source = _wheel(make_wheel, "win_amd64", "3.13", (mingw / "_ext.pyd").read_bytes())
+    report = repair_wheel(source, tmp_path / "out", lib_path=[mingw])
+    assert report.status == "report-only" and report.output is None
+    # The import says Foo.dll; the finder matches it case-insensitively, as Windows does.
+    assert [(lib.name, lib.source, lib.member) for lib in report.vendored] == [
+        ("Foo.dll", str(mingw / "Foo.dll"), None)
+    ]
+    assert report.missing == []
+    assert not (tmp_path / "out").exists()
+
+    elsewhere = repair_wheel(source, tmp_path / "out", lib_path=[tmp_path])
+    assert [lib.name for lib in elsewhere.missing] == ["Foo.dll"]  # KERNEL32, msvcrt: system
+
+
+def test_windows_cli_exit_status(
+    mingw: Path, make_wheel: Callable[..., Path], tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    source = _wheel(make_wheel, "win_amd64", "3.13", (mingw / "_ext.pyd").read_bytes())
+    assert main(["repair", str(source), "--lib-path", str(mingw), "--json"]) == 1
+    (entry,) = json.loads(capsys.readouterr().out)["wheels"]
+    assert entry["status"] == "report-only"
+    assert [item["library"] for item in entry["vendored"]] == ["Foo.dll"]
+
+
+@pytest.fixture(scope="session")
+def side_modules(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if shutil.which("emcc") is None:
+        pytest.skip("needs emcc")
+    out = tmp_path_factory.mktemp("wasm-repair")
+    (out / "bar.c").write_text(BAR_WASM_C)
+    (out / "ext.c").write_text(FOO_WASM_C)
+    flags = ("-O2", "-sWASM_BIGINT")
+    _run("emcc", "-sSIDE_MODULE=1", *flags, "bar.c", "-o", "libbar.so", cwd=out)
+    _run("emcc", "-sSIDE_MODULE=2", "-sEXPORTED_FUNCTIONS=_PyInit__ext", *flags, "ext.c",
+         "libbar.so", "-o", "_ext.so", cwd=out)  # fmt: skip
+    return out
+
+
+def test_emscripten_reports_missing_side_modules(
+    side_modules: Path, make_wheel: Callable[..., Path], tmp_path: Path
+) -> None:
+    ext = (side_modules / "_ext.so").read_bytes()
+    source = _wheel(make_wheel, "pyemscripten_2025_0_wasm32", "3.13", ext)
+    report = repair_wheel(source, tmp_path / "out")
+    assert report.status == "report-only"
+    assert [(lib.name, lib.needed_by) for lib in report.missing] == [
+        ("libbar.so", ("demo/_ext.cpython-313-wasm32-emscripten.so",))
+    ]
+    found = repair_wheel(source, tmp_path / "out", lib_path=[side_modules])
+    assert [(lib.name, lib.source) for lib in found.vendored] == [
+        ("libbar.so", str(side_modules / "libbar.so"))
+    ]
