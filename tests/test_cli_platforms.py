@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
 
 import pytest
 
-from omniwheel.cli.main import main
+from omniwheel.cli.main import COMMANDS, build_parser, main
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -93,3 +94,16 @@ def test_module_entry_point_and_help() -> None:
     )
     assert "examples:" in result.stdout
     assert "omniwheel tags ios --python 3.13" in result.stdout
+
+
+def test_command_table_matches_registered_commands() -> None:
+    """The lazy-loading table names every command each CLI module registers, and no other."""
+    parser = build_parser()
+    subparsers = next(
+        action for action in parser._actions if isinstance(action, argparse._SubParsersAction)
+    )
+    assert set(subparsers.choices) == set(COMMANDS)
+    for command, module in COMMANDS.items():
+        alone = build_parser([command])
+        only = next(a for a in alone._actions if isinstance(a, argparse._SubParsersAction))
+        assert command in only.choices, module

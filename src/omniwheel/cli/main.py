@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
 from omniwheel import __version__
-from omniwheel.cli import build as build_commands
-from omniwheel.cli import install, platforms, repair, retag, serve, wheels
 from omniwheel.cli.output import errors
 from omniwheel.errors import OmniwheelError
 
@@ -27,6 +26,27 @@ add --debug for a traceback.
 """
 
 
+# Command -> the module under omniwheel.cli that defines it. Only the module of the
+# command being run is imported: start-up stays short (a server or a one-wheel
+# `inspect` does not pay for the resolver and build machinery).
+COMMANDS = {
+    "platforms": "platforms",
+    "tags": "platforms",
+    "markers": "platforms",
+    "inspect": "wheels",
+    "check": "wheels",
+    "retag": "retag",
+    "repair": "repair",
+    "lock": "install",
+    "install": "install",
+    "build": "build",
+    "skeleton": "build",
+    "serve": "serve",
+    "token": "serve",
+    "index": "serve",
+}
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage mistake is one line (with a pointer to --help), exit 2."""
 
@@ -35,7 +55,15 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _modules_for(argv: Sequence[str]) -> list[str]:
+    """The command modules to load: the named command's, or all (for help and mistakes)."""
+    words = [word for word in argv if not word.startswith("-")]
+    if words and words[0] in COMMANDS:
+        return [COMMANDS[words[0]]]
+    return list(dict.fromkeys(COMMANDS.values()))
+
+
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="omniwheel",
         description="Make binary Python wheels work on every platform, from any host.",
@@ -46,19 +74,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
-    platforms.register(commands)
-    wheels.register(commands)
-    retag.register(commands)
-    repair.register(commands)
-    install.register(commands)
-    build_commands.register(commands)
-    serve.register(commands)
+    for module in _modules_for(argv):
+        importlib.import_module(f"omniwheel.cli.{module}").register(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(arguments)
+    args = parser.parse_args(arguments)
     try:
         result: int = args.run(args)
     except OmniwheelError as error:
