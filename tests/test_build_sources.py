@@ -1,4 +1,4 @@
-"""Sources: cached by sha256, checksum enforced, extracted safely, patched."""
+"""Sources: cached by sha256 (served on 127.0.0.1), checksum enforced, extracted safely, patched."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
+import localindex
 from omniwheel.build.recipe import load_recipe
 from omniwheel.build.sources import SourceError, extract, fetch, prepare_source
+from omniwheel.resolve import FetchError
 
 
 def make_tar(path: Path, members: dict[str, bytes], *, link: str | None = None) -> Path:
@@ -36,19 +38,31 @@ def sha256(path: Path) -> str:
 
 
 def test_fetch_caches_by_checksum_and_refuses_a_mismatch(tmp_path: Path) -> None:
-    archive = make_tar(tmp_path / "pkg-1.0.tar.gz", {"pkg-1.0/setup.py": b"print()\n"})
+    served = tmp_path / "served"
+    served.mkdir()
+    archive = make_tar(served / "pkg-1.0.tar.gz", {"pkg-1.0/setup.py": b"print()\n"})
+    other = make_tar(served / "other-1.0.tar.gz", {"other-1.0/x": b"x"})
     digest = sha256(archive)
     cache = tmp_path / "cache"
-    cached = fetch(archive.as_uri(), digest, cache)
-    assert cached.read_bytes() == archive.read_bytes() and cached != archive
-    archive.unlink()  # a second fetch must not need the origin any more
-    assert fetch((tmp_path / "pkg-1.0.tar.gz").as_uri(), digest, cache) == cached
-
-    other = make_tar(tmp_path / "other-1.0.tar.gz", {"other-1.0/x": b"x"})
-    with pytest.raises(SourceError, match=r"sha256 is .* but the recipe pins 0{64}"):
-        fetch(other.as_uri(), "0" * 64, cache)
+    with localindex.serve(served, json_pages=False) as (index, log):
+        base = index.removesuffix("simple/")
+        cached = fetch(base + archive.name, digest, cache)
+        assert cached.read_bytes() == archive.read_bytes() and cached.is_relative_to(cache)
+        # A second fetch is answered by the cache: the server is not asked again.
+        assert fetch(base + archive.name, digest.upper(), cache) == cached
+        assert log.paths() == ["/pkg-1.0.tar.gz"]
+        with pytest.raises(FetchError, match=r"has sha256 .*, expected 0{64}: refusing"):
+            fetch(base + other.name, "0" * 64, cache)
     # Nothing was left in the cache under the wrong checksum.
-    assert not list((cache / "00").rglob("*.tar.gz"))
+    assert not list(cache.rglob("other-1.0.tar.gz"))
+
+
+def test_file_url_is_checked_in_place(tmp_path: Path) -> None:
+    archive = make_tar(tmp_path / "pkg-1.0.tar.gz", {"pkg-1.0/setup.py": b"print()\n"})
+    assert fetch(archive.as_uri(), sha256(archive), tmp_path / "cache") == archive
+    assert not (tmp_path / "cache").exists()
+    with pytest.raises(SourceError, match=r"sha256 is .* but the recipe pins 0{64}"):
+        fetch(archive.as_uri(), "0" * 64, tmp_path / "cache")
 
 
 def test_fetch_refuses_other_schemes(tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
-"""Files on disk: atomic writes (readers see the old content or the new, never a torn file)
-and content hashes, shared by every cache and output of the project."""
+"""Files on disk: atomic writes (readers see the old content or the new, never a torn file),
+content hashes and where the caches live, shared by every cache and output of the project."""
 
 from __future__ import annotations
 
@@ -50,3 +50,9 @@ def file_sha256(path: Path) -> str:
     """The hex sha256 of a file's bytes, read in chunks (wheels and sdists can be large)."""
     with path.open("rb") as stream:
         return hashlib.file_digest(stream, "sha256").hexdigest()
+
+
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/omniwheel`` (``~/.cache/omniwheel``): downloads, pages, metadata."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "omniwheel"

@@ -30,6 +30,7 @@ from omniwheel.build.runtime import TEST_SCRIPT, PyodideRuntime
 from omniwheel.build.sources import prepare_source
 from omniwheel.build.toolchains import CrossTarget, Toolchain
 from omniwheel.errors import OmniwheelError
+from omniwheel.files import atomic_output
 from omniwheel.wheel import WheelFilename
 
 if TYPE_CHECKING:
@@ -237,12 +238,8 @@ def _collect_library(destination: Path, prefix: Path, before: Mapping[str, Any])
 
 
 def _publish(wheel: Path, output: Path) -> Path:
-    """Copy ``wheel`` into ``output`` atomically (temporary name, fsync, rename)."""
+    """Copy ``wheel`` into ``output`` atomically: a reader never sees half a wheel."""
     final = output / wheel.name
-    temporary = output / f".{wheel.name}.part"
-    with wheel.open("rb") as source, temporary.open("wb") as target:
+    with wheel.open("rb") as source, atomic_output(final) as target:
         shutil.copyfileobj(source, target)
-        target.flush()
-        os.fsync(target.fileno())
-    temporary.replace(final)
     return final
