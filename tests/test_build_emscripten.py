@@ -3,10 +3,11 @@
 One recipe tree is built once per session at -j2 with Debian's emcc and a
 host CPython 3.13 (whose headers become the target's): MarkupSafe's real sdist
 from the index (its C module ``_speedups``), a static library linked by a C
-extension recipe, a pure-Python recipe that needs MarkupSafe at run time, and
-a broken recipe with a dependent. Every wheel's imports ran in Pyodide during
-the build; the tests below check the outcome, the wheels themselves, a second
-build that rebuilds nothing, and what is refused up front.
+extension recipe, a pure-Python recipe that needs MarkupSafe at run time, a
+broken recipe with a dependent, and an extension linking a side module that no
+recipe provides (refused at the repair step). Every wheel's imports ran in
+Pyodide during the build; the tests below check the outcome, the wheels
+themselves, a second build that rebuilds nothing, and what is refused up front.
 """
 
 from __future__ import annotations
@@ -239,6 +240,41 @@ def make_tree(root: Path, sdist_url: str) -> Path:
             source: {path: src}
             requirements: {run: [broken]}
             """,
+        # Links a side module its script builds but no recipe installs: it could not load.
+        "needsside/meta.yaml": """\
+            package: {name: needsside, version: "1.0"}
+            source: {path: src}
+            build: {script: $CC -shared shout.c -o libshout.so}
+            test: {imports: [needsside._shout]}
+            """,
+        "needsside/src/shout.c": "int shout_level(void) { return 11; }\n",
+        "needsside/src/pyproject.toml": """\
+            [build-system]
+            requires = ["setuptools>=70"]
+            build-backend = "setuptools.build_meta"
+            [project]
+            name = "needsside"
+            version = "1.0"
+            """,
+        "needsside/src/setup.py": """\
+            from setuptools import Extension, setup
+            setup(packages=["needsside"],
+                  ext_modules=[Extension("needsside._shout", ["needsside/_shout.c"],
+                                         extra_objects=["libshout.so"])])
+            """,
+        "needsside/src/needsside/__init__.py": "",
+        "needsside/src/needsside/_shout.c": """\
+            #define PY_SSIZE_T_CLEAN
+            #include <Python.h>
+            int shout_level(void);
+            static PyObject *level(PyObject *self, PyObject *unused) {
+                return PyLong_FromLong(shout_level());
+            }
+            static PyMethodDef methods[] = {
+                {"level", level, METH_NOARGS, NULL}, {NULL, NULL, 0, NULL}};
+            static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_shout", NULL, -1, methods};
+            PyMODINIT_FUNC PyInit__shout(void) { return PyModule_Create(&module); }
+            """,
     })  # fmt: skip
     return recipes
 
@@ -334,6 +370,21 @@ def test_failure_names_the_step_keeps_the_log_and_skips_dependents(built: Built)
     needs = _outcome(built.first, "needsbroken")
     assert needs.status == "skipped" and "broken failed" in needs.error
     assert not built.first.ok
+
+
+@pytest.mark.toolchain
+@pytest.mark.network
+def test_side_module_no_recipe_provides_fails_at_repair(built: Built) -> None:
+    outcome = _outcome(built.first, "needsside")
+    assert outcome.status == "failed" and outcome.failed_step == "repair"
+    assert outcome.error is not None and "\n" not in outcome.error
+    assert outcome.error.startswith(
+        "repair: needsside-1.0-cp313-cp313-emscripten_4_0_9_wasm32.whl: "
+        "needsside/_shout.cpython-313-wasm32-emscripten.so needs libshout.so, which the wheel "
+        "does not ship"
+    )
+    assert "FAILED at step 'repair'" in outcome.log.read_text()
+    assert not list(built.output.glob("needsside-*.whl"))  # nothing published
 
 
 @pytest.mark.toolchain
