@@ -17,6 +17,9 @@ from omniwheel.build.recipe import load_recipe
 from omniwheel.build.sources import SourceError, extract, fetch, prepare_source
 from omniwheel.resolve import FetchError
 
+#: How a member that would land outside the tree is refused (``wheel.archive.path_problem``).
+ESCAPES = r"member .* (has a '\.\.' component|is an absolute path); archive paths"
+
 
 def make_tar(path: Path, members: dict[str, bytes], *, link: str | None = None) -> Path:
     with tarfile.open(path, "w:gz") as tar:
@@ -73,7 +76,7 @@ def test_fetch_refuses_other_schemes(tmp_path: Path) -> None:
 @pytest.mark.parametrize("bad", ["../evil.txt", "/abs/evil.txt", "pkg/../../evil.txt"])
 def test_tar_members_escaping_the_tree_are_refused(tmp_path: Path, bad: str) -> None:
     archive = make_tar(tmp_path / "bad.tar.gz", {"pkg/ok.txt": b"ok", bad: b"evil"})
-    with pytest.raises(SourceError, match="outside the tree"):
+    with pytest.raises(SourceError, match=ESCAPES):
         extract(archive, tmp_path / "out")
     assert not (tmp_path / "evil.txt").exists() and not Path("/abs/evil.txt").exists()
 
@@ -89,7 +92,7 @@ def test_zip_members_escaping_the_tree_are_refused(tmp_path: Path) -> None:
     with zipfile.ZipFile(archive, "w") as zipped:
         zipped.writestr("pkg/ok.txt", "ok")
         zipped.writestr("../evil.txt", "evil")
-    with pytest.raises(SourceError, match="outside the tree"):
+    with pytest.raises(SourceError, match=ESCAPES):
         extract(archive, tmp_path / "out")
 
 

@@ -21,6 +21,7 @@ from typing import IO
 from omniwheel.build.recipe import Recipe
 from omniwheel.errors import OmniwheelError
 from omniwheel.files import file_sha256
+from omniwheel.wheel.archive import path_problem
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar", ".zip")
 _CHUNK = 1 << 20
@@ -85,10 +86,11 @@ def extract(archive: Path, destination: Path) -> None:
 
 
 def _safe_target(destination: Path, member: str, archive: Path) -> Path:
-    parts = PurePosixPath(member.replace("\\", "/")).parts
-    if not parts or parts[0] == "/" or ".." in parts or ":" in parts[0]:
-        raise SourceError(f"{archive.name}: member {member!r} would be written outside the tree")
-    return destination.joinpath(*parts)
+    """Where ``member`` goes under ``destination``, refused if it could land outside it."""
+    problem = path_problem(member)
+    if problem is not None:
+        raise SourceError(f"{archive.name}: member {member!r} {problem}")
+    return destination.joinpath(*PurePosixPath(member).parts)
 
 
 def _extract_tar(archive: Path, destination: Path) -> None:
