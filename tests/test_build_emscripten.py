@@ -109,6 +109,14 @@ def _write(root: Path, files: dict[str, str]) -> None:
         path.write_text(textwrap.dedent(text))
 
 
+def _pyproject(name: str, version: str, *extra: str) -> str:
+    """A setuptools project's pyproject.toml (the recipes' sources all use setuptools)."""
+    lines = ["[build-system]", 'requires = ["setuptools>=70"]',
+             'build-backend = "setuptools.build_meta"', "[project]", f'name = "{name}"',
+             f'version = "{version}"', *extra]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
 def make_tree(root: Path, sdist_url: str) -> Path:
     recipes = root / "recipes"
     _write(recipes, {
@@ -164,14 +172,7 @@ def make_tree(root: Path, sdist_url: str) -> Path:
             said = _greet.greet("wasm")
             assert said == "hello, wasm, from libgreet (32-bit long)", said
             """,
-        "greeter/src/pyproject.toml": """\
-            [build-system]
-            requires = ["setuptools>=70"]
-            build-backend = "setuptools.build_meta"
-            [project]
-            name = "greeter"
-            version = "0.1"
-            """,
+        "greeter/src/pyproject.toml": _pyproject("greeter", "0.1"),
         "greeter/src/setup.py": """\
             from setuptools import Extension, setup
             setup(packages=["greeter"],
@@ -204,15 +205,7 @@ def make_tree(root: Path, sdist_url: str) -> Path:
             import purely
             assert purely.shout("<hi>") == "&lt;HI&gt;"
             """,
-        "purely/src/pyproject.toml": """\
-            [build-system]
-            requires = ["setuptools>=70"]
-            build-backend = "setuptools.build_meta"
-            [project]
-            name = "purely"
-            version = "1.2"
-            dependencies = ["markupsafe"]
-            """,
+        "purely/src/pyproject.toml": _pyproject("purely", "1.2", 'dependencies = ["markupsafe"]'),
         "purely/src/purely/__init__.py": """\
             from markupsafe import escape
             def shout(text):
@@ -222,14 +215,7 @@ def make_tree(root: Path, sdist_url: str) -> Path:
             package: {name: broken, version: "0.0.1"}
             source: {path: src}
             """,
-        "broken/src/pyproject.toml": """\
-            [build-system]
-            requires = ["setuptools>=70"]
-            build-backend = "setuptools.build_meta"
-            [project]
-            name = "broken"
-            version = "0.0.1"
-            """,
+        "broken/src/pyproject.toml": _pyproject("broken", "0.0.1"),
         "broken/src/setup.py": """\
             from setuptools import Extension, setup
             setup(ext_modules=[Extension("broken", ["broken.c"])])
@@ -248,14 +234,7 @@ def make_tree(root: Path, sdist_url: str) -> Path:
             test: {imports: [needsside._shout]}
             """,
         "needsside/src/shout.c": "int shout_level(void) { return 11; }\n",
-        "needsside/src/pyproject.toml": """\
-            [build-system]
-            requires = ["setuptools>=70"]
-            build-backend = "setuptools.build_meta"
-            [project]
-            name = "needsside"
-            version = "1.0"
-            """,
+        "needsside/src/pyproject.toml": _pyproject("needsside", "1.0"),
         "needsside/src/setup.py": """\
             from setuptools import Extension, setup
             setup(packages=["needsside"],
