@@ -102,6 +102,30 @@ WHEELS: dict[str, RealWheel] = {
         "iniconfig-2.1.0-py3-none-any.whl",
         "9deba5723312380e77435581c6bf4935c94cbfab9b1ed33ef8d238ea168eb760",
     ),
+    "pyemscripten-2025": RealWheel(
+        "msgpack==1.2.4",
+        "pyemscripten_2025_0_wasm32",
+        "3.13",
+        "cp313",
+        "msgpack-1.2.4-cp313-cp313-pyemscripten_2025_0_wasm32.whl",
+        "d088d1f552e129859db830692268747aba0a1ee3e6e0fe6344dbb3aab1df9f6c",
+    ),
+    "micropip": RealWheel(
+        "micropip==0.7.2",
+        "any",
+        "3.12",
+        "none",
+        "micropip-0.7.2-py3-none-any.whl",
+        "d2b63ea316a2a9dcbfeadd4f855d8cec7d54f65b3849e638a7cc627e6d35e4d5",
+    ),
+    "packaging-pure": RealWheel(
+        "packaging==24.2",
+        "any",
+        "3.12",
+        "none",
+        "packaging-24.2-py3-none-any.whl",
+        "09abb1bccd265c01f4a3aa3f7a7db064b36514d2cba19a2f694fe6150451a759",
+    ),
 }
 """No ``pyodide_2025_0_wasm32`` wheel: the index refuses ``pyodide_*`` uploads (PEP 783)."""
 

@@ -9,7 +9,7 @@ from typing import NoReturn
 
 from omniwheel import __version__
 from omniwheel.cli import build as build_commands
-from omniwheel.cli import install, platforms, repair, retag, wheels
+from omniwheel.cli import install, platforms, repair, retag, serve, wheels
 from omniwheel.cli.output import errors
 from omniwheel.errors import OmniwheelError
 
@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     repair.register(commands)
     install.register(commands)
     build_commands.register(commands)
+    serve.register(commands)
     return parser
 
 
