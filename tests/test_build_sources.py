@@ -14,7 +14,7 @@ import pytest
 
 import localindex
 from omniwheel.build.recipe import load_recipe
-from omniwheel.build.sources import SourceError, extract, fetch, prepare_source
+from omniwheel.build.sources import SourceError, archive_name, extract, fetch, prepare_source
 from omniwheel.resolve import FetchError
 
 #: How a member that would land outside the tree is refused (``wheel.archive.path_problem``).
@@ -66,6 +66,16 @@ def test_file_url_is_checked_in_place(tmp_path: Path) -> None:
     assert not (tmp_path / "cache").exists()
     with pytest.raises(SourceError, match=r"sha256 is .* but the recipe pins 0{64}"):
         fetch(archive.as_uri(), "0" * 64, tmp_path / "cache")
+
+
+def test_archive_name_is_the_unquoted_file_name() -> None:
+    # The name the index lists, so skeleton's and the build's downloads share one cache entry.
+    assert archive_name("https://h.invalid/p/pkg-1.0%2Blocal.tar.gz?x=1#sha256=0") == (
+        "pkg-1.0+local.tar.gz"
+    )
+    for bad in ("https://h.invalid/", "https://h.invalid/a%2Fb.tar.gz"):
+        with pytest.raises(SourceError, match="does not name a file"):
+            archive_name(bad)
 
 
 def test_fetch_refuses_other_schemes(tmp_path: Path) -> None:

@@ -32,9 +32,9 @@ class SourceError(OmniwheelError):
 
 
 def archive_name(url: str) -> str:
-    """The file name a URL points at, without query or fragment."""
-    name = PurePosixPath(urllib.parse.urlsplit(url).path).name
-    if not name or name in {".", ".."}:
+    """The file name a URL points at, unquoted as index pages list it (``%2B`` -> ``+``)."""
+    name = urllib.parse.unquote(PurePosixPath(urllib.parse.urlsplit(url).path).name)
+    if not name or name in {".", ".."} or "/" in name:
         raise SourceError(f"source URL {url!r} does not name a file")
     return name
 
