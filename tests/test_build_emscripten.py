@@ -3,10 +3,11 @@
 One recipe tree is built once per session at -j2 with Debian's emcc and a
 host CPython 3.13 (whose headers become the target's): MarkupSafe's real sdist
 from the index (its C module ``_speedups``), a static library linked by a C
-extension recipe, a pure-Python recipe that needs MarkupSafe at run time, and
-a broken recipe with a dependent. Every wheel's imports ran in Pyodide during
-the build; the tests below check the outcome, the wheels themselves, a second
-build that rebuilds nothing, and what is refused up front.
+extension recipe, a pure-Python recipe that needs MarkupSafe at run time, a
+broken recipe with a dependent, and an extension linking a side module that no
+recipe provides (refused at the repair step). Every wheel's imports ran in
+Pyodide during the build; the tests below check the outcome, the wheels
+themselves, a second build that rebuilds nothing, and what is refused up front.
 """
 
 from __future__ import annotations
@@ -108,6 +109,14 @@ def _write(root: Path, files: dict[str, str]) -> None:
         path.write_text(textwrap.dedent(text))
 
 
+def _pyproject(name: str, version: str, *extra: str) -> str:
+    """A setuptools project's pyproject.toml (the recipes' sources all use setuptools)."""
+    lines = ["[build-system]", 'requires = ["setuptools>=70"]',
+             'build-backend = "setuptools.build_meta"', "[project]", f'name = "{name}"',
+             f'version = "{version}"', *extra]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
 def make_tree(root: Path, sdist_url: str) -> Path:
     recipes = root / "recipes"
     _write(recipes, {
@@ -163,14 +172,7 @@ def make_tree(root: Path, sdist_url: str) -> Path:
             said = _greet.greet("wasm")
             assert said == "hello, wasm, from libgreet (32-bit long)", said
             """,
-        "greeter/src/pyproject.toml": """\
-            [build-system]
-            requires = ["setuptools>=70"]
-            build-backend = "setuptools.build_meta"
-            [project]
-            name = "greeter"
-            version = "0.1"
-            """,
+        "greeter/src/pyproject.toml": _pyproject("greeter", "0.1"),
         "greeter/src/setup.py": """\
             from setuptools import Extension, setup
             setup(packages=["greeter"],
@@ -203,15 +205,7 @@ def make_tree(root: Path, sdist_url: str) -> Path:
             import purely
             assert purely.shout("<hi>") == "&lt;HI&gt;"
             """,
-        "purely/src/pyproject.toml": """\
-            [build-system]
-            requires = ["setuptools>=70"]
-            build-backend = "setuptools.build_meta"
-            [project]
-            name = "purely"
-            version = "1.2"
-            dependencies = ["markupsafe"]
-            """,
+        "purely/src/pyproject.toml": _pyproject("purely", "1.2", 'dependencies = ["markupsafe"]'),
         "purely/src/purely/__init__.py": """\
             from markupsafe import escape
             def shout(text):
@@ -221,14 +215,7 @@ def make_tree(root: Path, sdist_url: str) -> Path:
             package: {name: broken, version: "0.0.1"}
             source: {path: src}
             """,
-        "broken/src/pyproject.toml": """\
-            [build-system]
-            requires = ["setuptools>=70"]
-            build-backend = "setuptools.build_meta"
-            [project]
-            name = "broken"
-            version = "0.0.1"
-            """,
+        "broken/src/pyproject.toml": _pyproject("broken", "0.0.1"),
         "broken/src/setup.py": """\
             from setuptools import Extension, setup
             setup(ext_modules=[Extension("broken", ["broken.c"])])
@@ -238,6 +225,34 @@ def make_tree(root: Path, sdist_url: str) -> Path:
             package: {name: needsbroken, version: "1.0"}
             source: {path: src}
             requirements: {run: [broken]}
+            """,
+        # Links a side module its script builds but no recipe installs: it could not load.
+        "needsside/meta.yaml": """\
+            package: {name: needsside, version: "1.0"}
+            source: {path: src}
+            build: {script: $CC -shared shout.c -o libshout.so}
+            test: {imports: [needsside._shout]}
+            """,
+        "needsside/src/shout.c": "int shout_level(void) { return 11; }\n",
+        "needsside/src/pyproject.toml": _pyproject("needsside", "1.0"),
+        "needsside/src/setup.py": """\
+            from setuptools import Extension, setup
+            setup(packages=["needsside"],
+                  ext_modules=[Extension("needsside._shout", ["needsside/_shout.c"],
+                                         extra_objects=["libshout.so"])])
+            """,
+        "needsside/src/needsside/__init__.py": "",
+        "needsside/src/needsside/_shout.c": """\
+            #define PY_SSIZE_T_CLEAN
+            #include <Python.h>
+            int shout_level(void);
+            static PyObject *level(PyObject *self, PyObject *unused) {
+                return PyLong_FromLong(shout_level());
+            }
+            static PyMethodDef methods[] = {
+                {"level", level, METH_NOARGS, NULL}, {NULL, NULL, 0, NULL}};
+            static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_shout", NULL, -1, methods};
+            PyMODINIT_FUNC PyInit__shout(void) { return PyModule_Create(&module); }
             """,
     })  # fmt: skip
     return recipes
@@ -334,6 +349,21 @@ def test_failure_names_the_step_keeps_the_log_and_skips_dependents(built: Built)
     needs = _outcome(built.first, "needsbroken")
     assert needs.status == "skipped" and "broken failed" in needs.error
     assert not built.first.ok
+
+
+@pytest.mark.toolchain
+@pytest.mark.network
+def test_side_module_no_recipe_provides_fails_at_repair(built: Built) -> None:
+    outcome = _outcome(built.first, "needsside")
+    assert outcome.status == "failed" and outcome.failed_step == "repair"
+    assert outcome.error is not None and "\n" not in outcome.error
+    assert outcome.error.startswith(
+        "repair: needsside-1.0-cp313-cp313-emscripten_4_0_9_wasm32.whl: "
+        "needsside/_shout.cpython-313-wasm32-emscripten.so needs libshout.so, which the wheel "
+        "does not ship"
+    )
+    assert "FAILED at step 'repair'" in outcome.log.read_text()
+    assert not list(built.output.glob("needsside-*.whl"))  # nothing published
 
 
 @pytest.mark.toolchain

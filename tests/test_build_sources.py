@@ -1,4 +1,4 @@
-"""Sources: cached by sha256, checksum enforced, extracted safely, patched."""
+"""Sources: cached by sha256 (served on 127.0.0.1), checksum enforced, extracted safely, patched."""
 
 from __future__ import annotations
 
@@ -12,8 +12,13 @@ from pathlib import Path
 
 import pytest
 
+import localindex
 from omniwheel.build.recipe import load_recipe
-from omniwheel.build.sources import SourceError, extract, fetch, prepare_source
+from omniwheel.build.sources import SourceError, archive_name, extract, fetch, prepare_source
+from omniwheel.resolve import FetchError
+
+#: How a member that would land outside the tree is refused (``wheel.archive.path_problem``).
+ESCAPES = r"member .* (has a '\.\.' component|is an absolute path); archive paths"
 
 
 def make_tar(path: Path, members: dict[str, bytes], *, link: str | None = None) -> Path:
@@ -36,19 +41,41 @@ def sha256(path: Path) -> str:
 
 
 def test_fetch_caches_by_checksum_and_refuses_a_mismatch(tmp_path: Path) -> None:
-    archive = make_tar(tmp_path / "pkg-1.0.tar.gz", {"pkg-1.0/setup.py": b"print()\n"})
+    served = tmp_path / "served"
+    served.mkdir()
+    archive = make_tar(served / "pkg-1.0.tar.gz", {"pkg-1.0/setup.py": b"print()\n"})
+    other = make_tar(served / "other-1.0.tar.gz", {"other-1.0/x": b"x"})
     digest = sha256(archive)
     cache = tmp_path / "cache"
-    cached = fetch(archive.as_uri(), digest, cache)
-    assert cached.read_bytes() == archive.read_bytes() and cached != archive
-    archive.unlink()  # a second fetch must not need the origin any more
-    assert fetch((tmp_path / "pkg-1.0.tar.gz").as_uri(), digest, cache) == cached
-
-    other = make_tar(tmp_path / "other-1.0.tar.gz", {"other-1.0/x": b"x"})
-    with pytest.raises(SourceError, match=r"sha256 is .* but the recipe pins 0{64}"):
-        fetch(other.as_uri(), "0" * 64, cache)
+    with localindex.serve(served, json_pages=False) as (index, log):
+        base = index.removesuffix("simple/")
+        cached = fetch(base + archive.name, digest, cache)
+        assert cached.read_bytes() == archive.read_bytes() and cached.is_relative_to(cache)
+        # A second fetch is answered by the cache: the server is not asked again.
+        assert fetch(base + archive.name, digest.upper(), cache) == cached
+        assert log.paths() == ["/pkg-1.0.tar.gz"]
+        with pytest.raises(FetchError, match=r"has sha256 .*, expected 0{64}: refusing"):
+            fetch(base + other.name, "0" * 64, cache)
     # Nothing was left in the cache under the wrong checksum.
-    assert not list((cache / "00").rglob("*.tar.gz"))
+    assert not list(cache.rglob("other-1.0.tar.gz"))
+
+
+def test_file_url_is_checked_in_place(tmp_path: Path) -> None:
+    archive = make_tar(tmp_path / "pkg-1.0.tar.gz", {"pkg-1.0/setup.py": b"print()\n"})
+    assert fetch(archive.as_uri(), sha256(archive), tmp_path / "cache") == archive
+    assert not (tmp_path / "cache").exists()
+    with pytest.raises(SourceError, match=r"sha256 is .* but the recipe pins 0{64}"):
+        fetch(archive.as_uri(), "0" * 64, tmp_path / "cache")
+
+
+def test_archive_name_is_the_unquoted_file_name() -> None:
+    # The name the index lists, so skeleton's and the build's downloads share one cache entry.
+    assert archive_name("https://h.invalid/p/pkg-1.0%2Blocal.tar.gz?x=1#sha256=0") == (
+        "pkg-1.0+local.tar.gz"
+    )
+    for bad in ("https://h.invalid/", "https://h.invalid/a%2Fb.tar.gz"):
+        with pytest.raises(SourceError, match="does not name a file"):
+            archive_name(bad)
 
 
 def test_fetch_refuses_other_schemes(tmp_path: Path) -> None:
@@ -59,7 +86,7 @@ def test_fetch_refuses_other_schemes(tmp_path: Path) -> None:
 @pytest.mark.parametrize("bad", ["../evil.txt", "/abs/evil.txt", "pkg/../../evil.txt"])
 def test_tar_members_escaping_the_tree_are_refused(tmp_path: Path, bad: str) -> None:
     archive = make_tar(tmp_path / "bad.tar.gz", {"pkg/ok.txt": b"ok", bad: b"evil"})
-    with pytest.raises(SourceError, match="outside the tree"):
+    with pytest.raises(SourceError, match=ESCAPES):
         extract(archive, tmp_path / "out")
     assert not (tmp_path / "evil.txt").exists() and not Path("/abs/evil.txt").exists()
 
@@ -75,7 +102,7 @@ def test_zip_members_escaping_the_tree_are_refused(tmp_path: Path) -> None:
     with zipfile.ZipFile(archive, "w") as zipped:
         zipped.writestr("pkg/ok.txt", "ok")
         zipped.writestr("../evil.txt", "evil")
-    with pytest.raises(SourceError, match="outside the tree"):
+    with pytest.raises(SourceError, match=ESCAPES):
         extract(archive, tmp_path / "out")
 
 

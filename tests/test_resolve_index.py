@@ -1,17 +1,24 @@
-"""The index client: pip's configuration, PEP 691/503 pages, the HTTP cache, metadata routes."""
+"""The index client: pip's configuration, PEP 691/503 pages, the HTTP cache, metadata routes
+(wheels and sdists)."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import tarfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
 
 import localindex
-from omniwheel.resolve import IndexConfig, IndexStrategy, pip_index_config
+from omniwheel.errors import OmniwheelError
+from omniwheel.platforms import parse_platform
+from omniwheel.resolve import IndexConfig, IndexStrategy, Session, pip_index_config
+from omniwheel.resolve.candidates import ProjectFiles
 from omniwheel.resolve.http import FetchError, HttpClient
 from omniwheel.resolve.metadata import MetadataFetcher
 from omniwheel.resolve.sources import Sources
@@ -210,3 +217,34 @@ def test_metadata_far_from_the_zip_end(make_wheel: Callable[..., Path], tmp_path
     assert ranges[0] == "bytes=-65536" and len(ranges) == 2
     start, _, end = ranges[1].removeprefix("bytes=").partition("-")
     assert int(end) - int(start) < 64 * 1024
+
+
+MARKUPSAFE_SDIST_SHA256 = "722695808f4b6457b320fdc131280796bdceb04ab50fe1795cd540799ebe1698"
+
+
+def test_sdists_are_listed_and_their_pkg_info_read(tmp_path: Path) -> None:
+    """The resolver never builds sdists, but recipe writers list them and read their metadata."""
+    with Session(pip_index_config(), cache_dir=tmp_path) as session:
+        files = session.sources.files("MarkupSafe")
+        project = ProjectFiles(tuple(files), parse_platform("pyodide-2025.0"))
+        [sdist] = project.sdists[Version("3.0.3")]
+        metadata = session.metadata.metadata(sdist)
+        downloaded = session.http.cached_file(sdist.filename, sdist.sha256, sdist.url)
+    assert (sdist.filename, sdist.sha256) == ("markupsafe-3.0.3.tar.gz", MARKUPSAFE_SDIST_SHA256)
+    assert set(project.sdists) <= project.all_versions
+    assert (metadata.name, str(metadata.version)) == ("MarkupSafe", "3.0.3")
+    # PKG-INFO and the index page agree on Requires-Python: two independent sources.
+    assert sdist.requires_python is not None
+    assert metadata.requires_python == SpecifierSet(sdist.requires_python)
+    assert downloaded.is_file()  # fetched once, sha256-checked, where the build looks too
+
+
+def test_sdist_without_pkg_info_is_refused(tmp_path: Path) -> None:
+    archive = tmp_path / "links" / "bare-1.0.tar.gz"
+    archive.parent.mkdir()
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(_write(tmp_path / "setup.py", "print()\n"), "bare-1.0/setup.py")
+    with HttpClient(tmp_path) as http:
+        [sdist] = Sources(IndexConfig((), (str(archive.parent),)), http).files("bare")
+        with pytest.raises(OmniwheelError, match=r"bare-1.0.tar.gz: no <name>-<version>/PKG-INFO"):
+            MetadataFetcher(http, tmp_path).metadata(sdist)

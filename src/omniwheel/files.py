@@ -1,7 +1,9 @@
-"""Writing files so that readers see either the old content or the new, never a torn file."""
+"""Files on disk: atomic writes (readers see the old content or the new, never a torn file),
+content hashes and where the caches live, shared by every cache and output of the project."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -35,3 +37,22 @@ def atomic_output(path: Path, mode: int = 0o644) -> Iterator[BinaryIO]:
         os.fsync(directory_fd)
     finally:
         os.close(directory_fd)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """``data`` into ``path`` (its directory created) through ``atomic_output``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_output(path) as handle:
+        handle.write(data)
+
+
+def file_sha256(path: Path) -> str:
+    """The hex sha256 of a file's bytes, read in chunks (wheels and sdists can be large)."""
+    with path.open("rb") as stream:
+        return hashlib.file_digest(stream, "sha256").hexdigest()
+
+
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/omniwheel`` (``~/.cache/omniwheel``): downloads, pages, metadata."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "omniwheel"

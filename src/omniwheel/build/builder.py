@@ -2,7 +2,7 @@
 
 Steps: fetch source → host prefix (the libraries it is built against) →
 ``build/script`` → ``build/cross-script`` → PEP 517 wheel (or, for a library,
-collect what the script installed) → check → repair and retag → publish →
+collect what the script installed) → repair → check → retag → publish →
 test in the target runtime. A failure names its step and keeps the full log.
 """
 
@@ -11,10 +11,10 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any
 
 from packaging.version import Version
 
@@ -24,18 +24,17 @@ from omniwheel.build.pep517 import (
     build_wheel,
     parse_backend_flags,
     run_logged,
+    run_step,
 )
 from omniwheel.build.recipe import Recipe
 from omniwheel.build.runtime import TEST_SCRIPT, PyodideRuntime
 from omniwheel.build.sources import prepare_source
 from omniwheel.build.toolchains import CrossTarget, Toolchain
-from omniwheel.errors import OmniwheelError
+from omniwheel.files import atomic_output
 from omniwheel.wheel import WheelFilename
 
 if TYPE_CHECKING:
     from omniwheel.audit import WheelReport
-
-T = TypeVar("T")
 
 STATE_DIR = ".omniwheel-build"
 # Variables bash sets by itself: never taken as a script's exports.
@@ -88,13 +87,15 @@ def build_recipe(
     """Build ``recipe``; raise ``BuildStepError`` naming the failing step."""
     # Imported here: the checker is only needed when something is built, and a no-op
     # rebuild should not pay for loading it.
-    from omniwheel.build.finalize import check_built_wheel, repair_and_retag
+    from omniwheel.build.finalize import finalize_wheel
 
     work = layout.work(recipe.name)
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
-    source = _step("fetch source", lambda: prepare_source(recipe, layout.source_cache, work, log))
+    source = run_step(
+        "fetch source", lambda: prepare_source(recipe, layout.source_cache, work, log)
+    )
     prefix = work / "prefix"
     prefix.mkdir()
     for library in host_libraries:
@@ -134,8 +135,7 @@ def build_recipe(
                 {**os.environ, **backend}, work, log,
             )  # fmt: skip
         wheel = _build_wheel(recipe, target, source, dist, backend, work, log)
-    built.report = _step("check", lambda: check_built_wheel(wheel, target.platform))
-    wheel = _step("repair and retag", lambda: repair_and_retag(wheel, target.platform))
+    wheel, built.report = finalize_wheel(wheel, target.platform, [prefix / "lib"], dist)
     built.wheel = _publish(wheel, layout.output)
     built.outputs = [built.wheel]
     script = recipe.directory / TEST_SCRIPT
@@ -146,16 +146,6 @@ def build_recipe(
         )  # fmt: skip
         built.tested = "passed"
     return built
-
-
-def _step(name: str, action: Callable[[], T]) -> T:
-    """Run ``action``; any of our errors it raises becomes ``BuildStepError(name)``."""
-    try:
-        return action()
-    except BuildStepError:
-        raise
-    except OmniwheelError as error:
-        raise BuildStepError(name, str(error)) from error
 
 
 def _build_wheel(
@@ -237,12 +227,8 @@ def _collect_library(destination: Path, prefix: Path, before: Mapping[str, Any])
 
 
 def _publish(wheel: Path, output: Path) -> Path:
-    """Copy ``wheel`` into ``output`` atomically (temporary name, fsync, rename)."""
+    """Copy ``wheel`` into ``output`` atomically: a reader never sees half a wheel."""
     final = output / wheel.name
-    temporary = output / f".{wheel.name}.part"
-    with wheel.open("rb") as source, temporary.open("wb") as target:
+    with wheel.open("rb") as source, atomic_output(final) as target:
         shutil.copyfileobj(source, target)
-        target.flush()
-        os.fsync(target.fileno())
-    temporary.replace(final)
     return final

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from omniwheel import __version__
 from omniwheel.build.recipe import Recipe
-from omniwheel.build.sources import file_sha256
+from omniwheel.files import file_sha256, write_atomic
 
 
 def recipe_key(recipe: Recipe, target_identity: str, dependency_keys: Mapping[str, str]) -> str:
@@ -99,17 +97,3 @@ class BuildCache:
         payload = json.dumps({"key": key, "outputs": record.outputs, "tested": tested}, indent=1)
         write_atomic(self._record_path(name), payload.encode())
         return record
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``path`` through a temporary file, fsync and rename: never half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
-    try:
-        with os.fdopen(descriptor, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        Path(temporary).replace(path)
-    finally:
-        Path(temporary).unlink(missing_ok=True)

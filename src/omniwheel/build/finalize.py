@@ -1,45 +1,86 @@
-"""What every built wheel goes through before it is published: check, (repair,) retag.
+"""What every built wheel goes through before it is published: repair, check, retag.
 
-The same checks as ``omniwheel check`` judge the wheel against the target it
-was built for; an error there fails the build (step ``check``), because a
-wheel whose binaries cannot load must not reach an index.
+Each stage is a build step of its own, so a failure names it:
+
+* ``repair``: ``omniwheel.rewrite.repair`` vendors the libraries the binaries
+  need and the target lacks (ELF, Mach-O), or for report-only families
+  (Emscripten side modules, Windows DLLs) says which are found and which are
+  missing. Libraries are looked for where the recipe linked: its host prefix's
+  ``lib/``, which holds what its host-requirement recipes installed. A library
+  found nowhere fails the build: the wheel could not load.
+* ``check``: the same checks as ``omniwheel check`` judge the wheel against the
+  target; an error fails the build, because a wheel whose binaries cannot load
+  must not reach an index.
+* ``retag``: the published wheel carries the target's own tag.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from omniwheel.audit import Severity, WheelReport, check_wheel
-from omniwheel.build.pep517 import BuildStepError
+from omniwheel.build.pep517 import BuildStepError, run_step
 from omniwheel.platforms import Platform
+from omniwheel.rewrite.repair import repair_wheel
 from omniwheel.rewrite.retag import RetagOptions, retag_wheel
-from omniwheel.wheel import WheelFilename
 
 
-def check_built_wheel(wheel: Path, platform: Platform) -> WheelReport:
-    """``check_wheel`` against ``platform``; errors raise ``BuildStepError('check')``."""
+def finalize_wheel(
+    wheel: Path, platform: Platform, lib_path: Sequence[Path], work: Path
+) -> tuple[Path, WheelReport]:
+    """Repair, check and retag a freshly built wheel; returns it and its check report.
+
+    New wheels are written under ``work`` (the input may be a prebuilt wheel in
+    the download cache, never to be written beside). Raises ``BuildStepError``
+    naming the step (``repair``, ``check``, ``retag``).
+    """
     report = check_wheel(wheel, [platform])
-    if report.has_errors:
-        errors = [item for item in report.findings if item.severity is Severity.ERROR]
+    if report.binaries:
+        repaired = run_step("repair", lambda: repair_built_wheel(wheel, platform, lib_path, work))
+        if repaired != wheel:
+            wheel, report = repaired, check_wheel(repaired, [platform])
+    errors = [item for item in report.findings if item.severity is Severity.ERROR]
+    if errors:
         described = "; ".join(f"{item.code}: {item.message}" for item in errors[:3])
         raise BuildStepError(
             "check", f"{wheel.name} cannot load on {platform.wheel_tag}: {described}"
         )
-    return report
+    if report.wheel.filename.platform_tags != ("any",):
+        wheel = run_step("retag", lambda: retag_to_target(wheel, platform, work))
+    return wheel, report
 
 
-def repair_and_retag(wheel: Path, platform: Platform) -> Path:
-    """Give a binary wheel the target's tag; pure wheels are returned unchanged.
+def repair_built_wheel(
+    wheel: Path, platform: Platform, lib_path: Sequence[Path], work: Path
+) -> Path:
+    """The wheel with its external libraries vendored (where the family allows it).
+
+    ``repair_wheel`` itself refuses an ELF or Mach-O wheel whose library is
+    nowhere; for the report-only families the missing libraries are read from
+    its report, since nothing else would stop such a wheel before it fails to load.
+    """
+    report = repair_wheel(wheel, work / "repaired", platform=platform, lib_path=lib_path)
+    if report.missing:
+        needs = "; ".join(
+            f"{', '.join(library.needed_by)} needs {library.name}" for library in report.missing
+        )
+        raise BuildStepError(
+            "repair",
+            f"{wheel.name}: {needs}, which the wheel does not ship, {platform.family.title} "
+            "does not provide and no recipe in requirements/host installs: link it statically "
+            "(a static_library recipe in requirements/host)",
+        )
+    return Path(report.output) if report.output else wheel  # None: report-only, nothing written
+
+
+def retag_to_target(wheel: Path, platform: Platform, work: Path) -> Path:
+    """Give a binary wheel the target's tag (``retag_wheel`` re-checks what it writes).
 
     Backends tag from the target's ``sysconfig.get_platform()``
     (``emscripten_4_0_9_wasm32``); the published wheel carries the target's own
     tag (``pyemscripten_2025_0_wasm32``), with extension suffixes renamed where
-    the target imports another one. ``retag_wheel`` re-checks what it writes.
-
-    INTEGRATION POINT for ``omniwheel.rewrite.repair`` (vendoring external
-    libraries), written on another branch: it belongs here, before the retag.
+    the target imports another one.
     """
-    if WheelFilename.parse(wheel.name).platform_tags == ("any",):
-        return wheel
     options = RetagOptions(platform=platform.wheel_tag, rename_extensions=True)
-    return retag_wheel(wheel, options, wheel.parent).output
+    return retag_wheel(wheel, options, work / "retagged").output

@@ -25,10 +25,10 @@ from omniwheel.build.pep517 import BuildStepError
 from omniwheel.build.pythons import BuildPython, find_build_python
 from omniwheel.build.recipe import Recipe, RecipeError, load_recipes
 from omniwheel.build.runtime import PyodideRuntime
-from omniwheel.build.sources import default_cache_dir
 from omniwheel.build.toolchains import CrossTarget, Missing, Toolchain, toolchain_for
 from omniwheel.build.toolchains.base import missing_executables
 from omniwheel.errors import OmniwheelError, UsageError
+from omniwheel.files import default_cache_dir
 from omniwheel.platforms import Platform
 
 

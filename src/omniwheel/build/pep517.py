@@ -12,14 +12,16 @@ import os
 import shlex
 import subprocess
 import sys
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 import build
 
 from omniwheel.build.pythons import BuildPython
 from omniwheel.errors import OmniwheelError
+
+T = TypeVar("T")
 
 
 class BuildStepError(OmniwheelError):
@@ -28,6 +30,16 @@ class BuildStepError(OmniwheelError):
     def __init__(self, step: str, message: str) -> None:
         super().__init__(f"{step}: {message}")
         self.step = step
+
+
+def run_step(step: str, action: Callable[[], T]) -> T:
+    """Run ``action``; any of our errors it raises becomes ``BuildStepError(step)``."""
+    try:
+        return action()
+    except BuildStepError:
+        raise
+    except OmniwheelError as error:
+        raise BuildStepError(step, str(error)) from error
 
 
 def host_environment() -> dict[str, str]:

@@ -1,6 +1,8 @@
 """Getting a recipe's source tree: download once (cached by sha256), extract safely, patch.
 
-The cache is keyed by the checksum the recipe pins, so a second build never
+Downloads go through ``omniwheel.resolve``'s HTTP client into the shared
+content-addressed cache (the one ``omniwheel skeleton``, ``lock`` and
+``install`` fill), keyed by the checksum the recipe pins: a second build never
 touches the network and a file that does not match is never used. Archives
 are extracted member by member with every path checked to stay inside the
 destination: no absolute paths, ``..``, links or devices.
@@ -8,20 +10,18 @@ destination: no absolute paths, ``..``, links or devices.
 
 from __future__ import annotations
 
-import hashlib
-import os
 import shutil
 import subprocess
 import tarfile
-import tempfile
 import urllib.parse
-import urllib.request
 import zipfile
 from pathlib import Path, PurePosixPath
 from typing import IO
 
 from omniwheel.build.recipe import Recipe
 from omniwheel.errors import OmniwheelError
+from omniwheel.files import file_sha256
+from omniwheel.wheel.archive import path_problem
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar", ".zip")
 _CHUNK = 1 << 20
@@ -31,65 +31,40 @@ class SourceError(OmniwheelError):
     """A source that cannot be fetched, does not match its checksum, or is unsafe to extract."""
 
 
-def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "omniwheel" / "sources"
-
-
 def archive_name(url: str) -> str:
-    """The file name a URL points at, without query or fragment."""
-    name = PurePosixPath(urllib.parse.urlsplit(url).path).name
-    if not name or name in {".", ".."}:
+    """The file name a URL points at, unquoted as index pages list it (``%2B`` -> ``+``)."""
+    name = urllib.parse.unquote(PurePosixPath(urllib.parse.urlsplit(url).path).name)
+    if not name or name in {".", ".."} or "/" in name:
         raise SourceError(f"source URL {url!r} does not name a file")
     return name
 
 
 def fetch(url: str, sha256: str, cache_dir: Path) -> Path:
-    """The file at ``url``, from the cache when its checksum is already there.
+    """The file at ``url`` with the pinned ``sha256``.
 
-    Downloads go to a temporary file beside the cache entry, hashed while they
-    stream, and are renamed into place only when the checksum matches.
+    A ``file:`` URL is checked in place; any other comes from the cache under
+    ``cache_dir``, downloaded (streamed, hash-checked) only when missing there.
     """
-    sha256 = sha256.lower()
-    entry = cache_dir / sha256[:2] / sha256 / archive_name(url)
-    if entry.is_file() and file_sha256(entry) == sha256:
-        return entry
-    entry.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=entry.parent, prefix=".download-")
-    try:
-        with os.fdopen(descriptor, "wb") as output:
-            digest = _download(url, output)
-            output.flush()
-            os.fsync(output.fileno())
-        if digest != sha256:
-            raise SourceError(
-                f"{url}: sha256 is {digest} but the recipe pins {sha256}; "
-                "the file changed or the recipe is wrong"
-            )
-        Path(temporary).replace(entry)
-    finally:
-        Path(temporary).unlink(missing_ok=True)
-    return entry
-
-
-def _download(url: str, output: IO[bytes]) -> str:
-    scheme = urllib.parse.urlsplit(url).scheme
-    if scheme not in {"http", "https", "file"}:
+    if urllib.parse.urlsplit(url).scheme not in {"http", "https", "file"}:
         raise SourceError(f"source URL {url!r}: use an http(s):// or file:// URL")
-    digest = hashlib.sha256()
-    try:
-        with urllib.request.urlopen(url, timeout=120) as response:
-            while chunk := response.read(_CHUNK):
-                digest.update(chunk)
-                output.write(chunk)
-    except OSError as error:
-        raise SourceError(f"cannot download {url}: {error}") from error
-    return digest.hexdigest()
+    sha256 = sha256.lower()
+    # Imported here: a no-op rebuild fetches nothing and should not load the HTTP stack.
+    from omniwheel.resolve.http import HttpClient
+    from omniwheel.resolve.sources import local_path
 
-
-def file_sha256(path: Path) -> str:
-    with path.open("rb") as stream:
-        return hashlib.file_digest(stream, "sha256").hexdigest()
+    local = local_path(url)
+    if local is None:
+        with HttpClient(cache_dir) as http:
+            return http.download(url, archive_name(url), sha256)
+    if not local.is_file():
+        raise SourceError(f"source URL {url}: {local} is not a file")
+    digest = file_sha256(local)
+    if digest != sha256:
+        raise SourceError(
+            f"{url}: sha256 is {digest} but the recipe pins {sha256}; "
+            "the file changed or the recipe is wrong"
+        )
+    return local
 
 
 def trim_archive_suffix(name: str) -> str:
@@ -111,10 +86,11 @@ def extract(archive: Path, destination: Path) -> None:
 
 
 def _safe_target(destination: Path, member: str, archive: Path) -> Path:
-    parts = PurePosixPath(member.replace("\\", "/")).parts
-    if not parts or parts[0] == "/" or ".." in parts or ":" in parts[0]:
-        raise SourceError(f"{archive.name}: member {member!r} would be written outside the tree")
-    return destination.joinpath(*parts)
+    """Where ``member`` goes under ``destination``, refused if it could land outside it."""
+    problem = path_problem(member)
+    if problem is not None:
+        raise SourceError(f"{archive.name}: member {member!r} {problem}")
+    return destination.joinpath(*PurePosixPath(member).parts)
 
 
 def _extract_tar(archive: Path, destination: Path) -> None:

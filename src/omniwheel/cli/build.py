@@ -54,7 +54,12 @@ def register(commands: Any) -> None:
         metavar="PATH",
         help="host CPython of the target's minor version (default: pythonX.Y on PATH, pyenv)",
     )
-    build.add_argument("--source-cache", type=Path, metavar="DIR", help="downloaded sources")
+    build.add_argument(
+        "--source-cache",
+        type=Path,
+        metavar="DIR",
+        help="download cache (default: ~/.cache/omniwheel, shared with skeleton, lock, install)",
+    )
     build.add_argument(
         "--pyodide",
         type=Path,

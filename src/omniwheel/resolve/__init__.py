@@ -6,6 +6,7 @@
 ...     resolution = session.resolve(["jinja2"], parse_platform("ios", python="3.13"))
 """
 
+from omniwheel.files import default_cache_dir
 from omniwheel.resolve.config import IndexConfig, IndexStrategy, pip_index_config
 from omniwheel.resolve.http import FetchError
 from omniwheel.resolve.lock import (
@@ -20,7 +21,7 @@ from omniwheel.resolve.lock import (
 )
 from omniwheel.resolve.requirements import RequirementSet, read_requirements
 from omniwheel.resolve.resolver import Resolution, ResolutionError, ResolvedPackage
-from omniwheel.resolve.session import Session, default_cache_dir
+from omniwheel.resolve.session import Session
 from omniwheel.resolve.simple import IndexFile
 
 __all__ = [

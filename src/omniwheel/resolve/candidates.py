@@ -41,7 +41,8 @@ class ProjectFiles:
     def python_full_version(self) -> str:
         return marker_environment(self.platform)["python_full_version"]
 
-    def _python_ok(self, file: IndexFile) -> bool:
+    def python_ok(self, file: IndexFile) -> bool:
+        """Whether the file's Requires-Python admits the target's Python."""
         if not file.requires_python:
             return True
         try:
@@ -71,7 +72,7 @@ class ProjectFiles:
         ranks: dict[Tag, int] = tag_priorities(self.platform)
         found: dict[Version, list[WheelChoice]] = {}
         for file in self.files:
-            if not file.filename.endswith(".whl") or not self._python_ok(file):
+            if not file.filename.endswith(".whl") or not self.python_ok(file):
                 continue
             try:
                 parsed = WheelFilename.parse(file.filename)
@@ -85,15 +86,20 @@ class ProjectFiles:
         return found
 
     @cached_property
-    def all_versions(self) -> set[Version]:
-        """Versions with any file at all (sdists included), for "what exists" messages."""
-        versions = set(self.wheels)
+    def sdists(self) -> dict[Version, list[IndexFile]]:
+        """Every parsable sdist by version (the resolver never builds them; recipes do)."""
+        found: dict[Version, list[IndexFile]] = {}
         for file in self.files:
             if not file.filename.endswith(".whl"):
                 version = _sdist_version(file.filename)
                 if version is not None:
-                    versions.add(version)
-        return versions
+                    found.setdefault(version, []).append(file)
+        return found
+
+    @cached_property
+    def all_versions(self) -> set[Version]:
+        """Versions with any file at all (sdists included), for "what exists" messages."""
+        return set(self.wheels) | set(self.sdists)
 
 
 def _sdist_version(filename: str) -> Version | None:

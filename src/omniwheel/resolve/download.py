@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from omniwheel.files import file_sha256
 from omniwheel.resolve.http import FetchError, HttpClient
 from omniwheel.resolve.lock import LockedWheel
 from omniwheel.resolve.simple import IndexFile
 from omniwheel.resolve.sources import local_path
 
 Progress = Callable[[int], None]
-
-
-def file_sha256(path: Path) -> str:
-    with path.open("rb") as stream:
-        return hashlib.file_digest(stream, "sha256").hexdigest()
 
 
 class Downloader:

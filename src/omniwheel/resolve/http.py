@@ -20,7 +20,7 @@ import httpx
 
 from omniwheel import __version__
 from omniwheel.errors import OmniwheelError
-from omniwheel.files import atomic_output
+from omniwheel.files import atomic_output, write_atomic
 
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 _CHUNK = 1 << 16
@@ -132,7 +132,7 @@ class HttpClient:
         response = self._request("GET", url, headers)
         if response.status_code == 304 and meta is not None:
             meta["stored"] = now
-            self.write_cache_file(meta_path, json.dumps(meta).encode())
+            write_atomic(meta_path, json.dumps(meta).encode())
             return Page(body_path.read_bytes(), meta["content-type"], meta["url"])
         if response.status_code == 404:
             self._remember(meta_path, response, now, url)
@@ -141,7 +141,7 @@ class HttpClient:
             raise FetchError(f"{url} answered HTTP {response.status_code}; expected 200")
         page = Page(response.content, response.headers.get("content-type", ""), str(response.url))
         if "no-store" not in response.headers.get("cache-control", "").lower():
-            self.write_cache_file(body_path, page.body)
+            write_atomic(body_path, page.body)
             self._remember(meta_path, response, now, page.url)
         return page
 
@@ -155,12 +155,7 @@ class HttpClient:
             "cache-control": response.headers.get("cache-control"),
             "stored": now,
         }
-        self.write_cache_file(meta_path, json.dumps(meta).encode())
-
-    def write_cache_file(self, path: Path, data: bytes) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_output(path) as handle:
-            handle.write(data)
+        write_atomic(meta_path, json.dumps(meta).encode())
 
     def get_range(self, url: str, start: int, end: int | None) -> tuple[bytes, int | None]:
         """Bytes ``start..end`` (inclusive), or the last ``-start`` bytes when ``end`` is None.
@@ -222,5 +217,5 @@ class HttpClient:
         """Keep a whole file fetched for another reason (a range request answered in full)."""
         target = self.cached_file(filename, sha256, "")
         if hashlib.sha256(data).hexdigest() == sha256 and not target.is_file():
-            self.write_cache_file(target, data)
+            write_atomic(target, data)
         return target

@@ -2,24 +2,32 @@
 
 In order: the PEP 658/714 ``.metadata`` file; HTTP range requests into the
 wheel's zip directory (the tail, then the METADATA member); the whole wheel.
-Results are cached on disk by the wheel's sha256 (or URL when unhashed).
+An sdist's is its top-level ``PKG-INFO`` (the resolver never asks for one;
+``omniwheel skeleton`` does). Results are cached on disk by the file's sha256
+(or URL when unhashed).
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import re
+import tarfile
 import zipfile
 from pathlib import Path
 from typing import IO
 
 from packaging.metadata import Metadata, parse_email
 
+from omniwheel.errors import OmniwheelError
+from omniwheel.files import write_atomic
 from omniwheel.resolve.http import FetchError, HttpClient
 from omniwheel.resolve.simple import IndexFile
 from omniwheel.resolve.sources import local_path
 from omniwheel.wheel import WheelError
 
+#: Where an sdist keeps its core metadata: ``<name>-<version>/PKG-INFO``.
+_PKG_INFO = re.compile(r"^[^/]+/PKG-INFO$")
 #: How much of a wheel's end to ask for first: the zip directory of most wheels fits.
 _TAIL = 64 * 1024
 _MIN_READ = 16 * 1024
@@ -51,6 +59,26 @@ def read_metadata_member(stream: IO[bytes], source: str) -> bytes:
             return archive.read(_metadata_member(archive, source))
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise WheelError(source, f"is not a readable zip archive ({exc})") from exc
+
+
+def read_sdist_pkg_info(path: Path) -> bytes:
+    """The top-level ``PKG-INFO`` of a ``.tar.gz`` or ``.zip`` sdist."""
+    try:
+        if path.name.endswith(".zip"):
+            with zipfile.ZipFile(path) as archive:
+                for name in archive.namelist():
+                    if _PKG_INFO.match(name):
+                        return archive.read(name)
+        else:
+            with tarfile.open(path) as archive:
+                for member in archive:
+                    if member.isfile() and _PKG_INFO.match(member.name):
+                        stream = archive.extractfile(member)
+                        assert stream is not None  # a regular member always has content
+                        return stream.read()
+    except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError) as exc:
+        raise OmniwheelError(f"{path.name}: not a readable sdist archive ({exc})") from exc
+    raise OmniwheelError(f"{path.name}: no <name>-<version>/PKG-INFO in this sdist")
 
 
 class _RangeReader(io.RawIOBase):
@@ -114,11 +142,15 @@ class MetadataFetcher:
         if cached.is_file():
             return parse_metadata(cached.read_bytes(), file.filename)
         data = self._fetch(file)
-        self.http.write_cache_file(cached, data)
+        write_atomic(cached, data)
         return parse_metadata(data, file.filename)
 
     def _fetch(self, file: IndexFile) -> bytes:
         path = local_path(file.url)
+        if not file.filename.endswith(".whl"):
+            if path is None:
+                path = self.http.download(file.url, file.filename, file.sha256)
+            return read_sdist_pkg_info(path)
         if path is not None:
             with path.open("rb") as stream:
                 return read_metadata_member(stream, file.filename)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 from packaging.pylock import Pylock
 
+from omniwheel.files import default_cache_dir
 from omniwheel.platforms import Platform
 from omniwheel.resolve.config import IndexConfig
 from omniwheel.resolve.download import Downloader
@@ -16,11 +16,6 @@ from omniwheel.resolve.lock import build_lock
 from omniwheel.resolve.metadata import MetadataFetcher
 from omniwheel.resolve.resolver import Resolution, resolve
 from omniwheel.resolve.sources import Sources
-
-
-def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "omniwheel"
 
 
 class Session:

@@ -134,13 +134,13 @@ def path_problem(name: str) -> str | None:
     if "\x00" in name:
         return "has a NUL byte in its name; names must be plain relative paths"
     if "\\" in name:
-        return "has a backslash in its name; wheel paths use '/' separators"
+        return "has a backslash in its name; archive paths use '/' separators"
     if name.startswith("/"):
-        return "is an absolute path; wheel paths are relative"
+        return "is an absolute path; archive paths are relative"
     if _DRIVE.match(name):
-        return "starts with a drive letter; wheel paths are relative"
+        return "starts with a drive letter; archive paths are relative"
     if ".." in name.split("/"):
-        return "has a '..' component; wheel paths must stay inside the install directory"
+        return "has a '..' component; archive paths must stay inside the target directory"
     return None
 
 
