@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,15 +81,44 @@ class WheelReport:
     binaries: list[BinaryMember] = field(default_factory=list)
     verdicts: list[Verdict] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    #: What reading the wheel found (unparsable binaries, Root-Is-Purelib), before any judging.
+    read_findings: tuple[Finding, ...] = ()
 
     @property
     def has_errors(self) -> bool:
         return any(f.severity is Severity.ERROR for f in self.findings)
 
-    def judge(self, tag: str, platform: Platform | None) -> list[Finding]:
-        """What stops this wheel's binaries from loading on ``platform`` (None: a pure tag)."""
+    def judge(
+        self, tag: str, platform: Platform | None, first_tag: Tag | None = None
+    ) -> list[Finding]:
+        """What stops this wheel's binaries from loading on ``platform`` (None: a pure tag).
+
+        ``first_tag`` names the claim in findings (default: the wheel's own first tag).
+        """
         shipped = frozenset(posixpath.basename(b.member) for b in self.binaries)
-        return list(_judge(self.binaries, tag, platform, shipped, self.wheel))
+        first_tag = first_tag or self.wheel.filename.ordered_tags[0]
+        return list(_judge(self.binaries, tag, platform, shipped, first_tag))
+
+    def claim(self, tags: Sequence[Tag], platforms: Sequence[Platform] = ()) -> None:
+        """Judge the binaries on every platform ``tags`` name (or ``platforms``), recording
+        a verdict and the findings of each."""
+        for tag, platform in _targets(tags, platforms, self.findings):
+            found = self.judge(tag, platform, tags[0])
+            self.findings += found
+            name = platform.short_name if platform else None
+            self.verdicts.append(Verdict(tag, name, _status(found)))
+
+    def renamed(self, renames: Mapping[str, str]) -> WheelReport:
+        """This report's reading of the wheel, members renamed, nothing judged yet.
+
+        A retag judges its new claims on this instead of reading the rewritten
+        wheel again: the binaries are the same bytes.
+        """
+        binaries = [
+            BinaryMember(renames.get(item.member, item.member), item.binary)
+            for item in self.binaries
+        ]
+        return WheelReport(self.path, self.wheel, binaries, findings=list(self.read_findings))
 
     def lowest_platforms(self) -> list[Platform]:
         """For each platform the wheel claims, the lowest ones of that family it truly loads on.
@@ -101,7 +130,7 @@ class WheelReport:
         """
         binaries = [item.binary for item in self.binaries]
         best: dict[tuple[str, str, str | None], Platform] = {}
-        for _, claimed in _targets(self.wheel, (), []):
+        for _, claimed in _targets(self.wheel.filename.ordered_tags, (), []):
             if claimed is None:
                 continue
             for candidate in RULES[claimed.family.name].lowest_platforms(binaries, claimed):
@@ -124,17 +153,12 @@ def check_wheel(path: str | os.PathLike[str], platforms: Sequence[Platform] = ()
     with Wheel.open(path) as wheel:
         report = WheelReport(os.fspath(path), wheel)
         report.findings += _read_binaries(wheel, report.binaries)
-        targets = list(_targets(wheel, platforms, report.findings))
         if report.binaries and wheel.wheel_info.root_is_purelib:
             report.findings.append(
                 finding("root-is-purelib", "Root-Is-Purelib is true but the wheel has binaries")
             )
-        for tag, platform in targets:
-            found = report.judge(tag, platform)
-            report.findings += found
-            status = _status(found)
-            name = platform.short_name if platform else None
-            report.verdicts.append(Verdict(tag, name, status))
+        report.read_findings = tuple(report.findings)
+        report.claim(wheel.filename.ordered_tags, platforms)
         return report
 
 
@@ -183,10 +207,10 @@ def _read_member(wheel: Wheel, name: str) -> Binary | Finding | None:
 
 
 def _targets(
-    wheel: Wheel, platforms: Sequence[Platform], findings: list[Finding]
+    claimed: Sequence[Tag], platforms: Sequence[Platform], findings: list[Finding]
 ) -> Iterator[tuple[str, Platform | None]]:
     """The (tag, platform) pairs to judge; ``any`` is judged as a pure wheel (None)."""
-    tags = list(wheel.filename.ordered_tags)
+    tags = list(claimed)
     if platforms:
         # Judged for the CPython the wheel was built for, not the platform's default.
         yield from ((p.wheel_tag, _with_wheel_python(p, tags)) for p in platforms)
@@ -231,7 +255,7 @@ def _judge(
     tag: str,
     platform: Platform | None,
     shipped: frozenset[str],
-    wheel: Wheel,
+    first_tag: Tag,
 ) -> Iterator[Finding]:
     if platform is None:
         for item in binaries:
@@ -240,7 +264,7 @@ def _judge(
                 f"a {item.binary.format} binary in a wheel tagged for any platform",
                 member=item.member,
                 platform_tag=tag,
-                found=str(wheel.filename.ordered_tags[0]),
+                found=str(first_tag),
             )
         return
     rules = RULES[platform.family.name]

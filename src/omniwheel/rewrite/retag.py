@@ -5,18 +5,17 @@ adds, ``-cp312`` removes, several joined with dots. Platform tags may also be
 written in any spelling ``omniwheel platforms`` knows (``ios@13.0``).
 
 A retag that claims something new (a tag the wheel did not have, or renamed
-extension modules) is checked on the finished file before it is moved into
-place; if a binary cannot load where the new name says, the retag is refused
-with the findings. A retag that only drops tags or changes the build tag claims
-nothing new, so it is not re-checked: it costs about a file copy.
+extension modules) is checked before anything is written: every member of the
+input is verified and its binaries judged under the new name; if a binary
+cannot load where the new name says, the retag is refused with the findings.
+A retag that only drops tags or changes the build tag claims nothing new, so it
+is not re-checked: it costs about a file copy.
 """
 
 from __future__ import annotations
 
 import posixpath
 import re
-import shutil
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -159,9 +158,9 @@ def _retag(wheel: Wheel, options: RetagOptions, target_dir: Path, in_place: bool
         edit_tags(original.platform_tags, options.platform, "platform"),
         original.build if options.build is None else (options.build or None),
     )
-    if options.expand:
-        lowest = [platform.wheel_tag for platform in check_wheel(path).lowest_platforms()]
-        filename = _with_platforms(filename, lowest)
+    report = check_wheel(path) if options.expand else None
+    if report is not None:
+        filename = _with_platforms(filename, [p.wheel_tag for p in report.lowest_platforms()])
     renamed = _extension_renames(members, filename) if options.rename_extensions else {}
     result = RetagResult(path, path, original, filename, renamed)
     if not result.changed:
@@ -171,19 +170,14 @@ def _retag(wheel: Wheel, options: RetagOptions, target_dir: Path, in_place: bool
     result.output = target_dir / filename.filename
     if result.output.resolve() == path.resolve() and not in_place:
         raise UsageError(f"{path.name}: the result would overwrite the input; pass --in-place")
-    staging = Path(tempfile.mkdtemp(prefix=".retag-", dir=target_dir))
-    try:
-        staged = rewrite_wheel(
-            wheel, WheelChanges(filename=filename, renames=renamed), staging / filename.filename
-        )
-        if renamed or not filename.tags <= original.tags:
-            result.checked = True
-            result.findings = check_wheel(staged).findings
-            if any(f.severity is Severity.ERROR for f in result.findings) and not options.force:
-                raise RetagRefusedError(path.name, result.findings)
-        staged.replace(result.output)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    if renamed or not filename.tags <= original.tags:
+        # Judged before anything is written: the binaries are the input's, byte for byte.
+        claims = (report or check_wheel(path)).renamed(renamed)
+        claims.claim(filename.ordered_tags)
+        result.checked, result.findings = True, claims.findings
+        if claims.has_errors and not options.force:
+            raise RetagRefusedError(path.name, result.findings)
+    rewrite_wheel(wheel, WheelChanges(filename=filename, renames=renamed), result.output)
     if in_place and result.output.resolve() != path.resolve():
         path.unlink()
     return result
