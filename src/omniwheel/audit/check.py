@@ -45,7 +45,16 @@ _TEXT_SUFFIXES = (
     ".yml", ".typed", ".xml", ".svg", ".png", ".jpg", ".gif",
 )  # fmt: skip
 # "_speedups.cpython-313-x86_64-linux-gnu.so" -> ".cpython-313-x86_64-linux-gnu.so"
-_EXTENSION = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.(?:cpython-|cp3|abi3|pypy)[^/]*)?\.(?:so|pyd)$")
+_EXTENSION = re.compile(
+    r"^[A-Za-z_][A-Za-z0-9_]*((?:\.(?:cpython-|cp3|abi3|pypy)[^/]*)?\.(?:so|pyd))$"
+)
+
+
+def extension_suffix(member: str) -> str | None:
+    """``.cpython-313-iphoneos.so`` for ``pkg/_x.cpython-313-iphoneos.so``; None if the name
+    is not an extension module's."""
+    match = _EXTENSION.match(posixpath.basename(member))
+    return match[1] if match else None
 
 
 @dataclass(frozen=True)
@@ -56,7 +65,7 @@ class BinaryMember:
     @property
     def is_extension_module(self) -> bool:
         exports = getattr(self.binary, "pyinit_exports", ())
-        return bool(exports) or _EXTENSION.match(posixpath.basename(self.member)) is not None
+        return bool(exports) or extension_suffix(self.member) is not None
 
     def to_json(self) -> dict[str, Any]:
         return {"member": self.member, **self.binary.to_json()}
@@ -237,17 +246,24 @@ def _targets(
         yield platform_tag, _with_wheel_python(platform, tags)
 
 
-def _with_wheel_python(platform: Platform, tags: list[Tag]) -> Platform:
-    """The platform running the CPython the wheel's best tag names (cp313t → 3.13t)."""
+def wheel_python(tags: Sequence[Tag]) -> PythonTarget | None:
+    """The CPython the wheel's best CPython tag names (cp313t → 3.13t), if it names one."""
     for tag in tags:
         if re.fullmatch(r"cp3\d+", tag.interpreter):
             free_threaded = tag.abi.endswith("t") and tag.abi.startswith("cp")
-            python = PythonTarget.parse(tag.interpreter + ("t" if free_threaded else ""))
-            try:
-                return platform.with_python(python)
-            except UsageError:
-                return platform
-    return platform
+            return PythonTarget.parse(tag.interpreter + ("t" if free_threaded else ""))
+    return None
+
+
+def _with_wheel_python(platform: Platform, tags: Sequence[Tag]) -> Platform:
+    """The platform running the wheel's CPython (where the platform lets it choose)."""
+    python = wheel_python(tags)
+    if python is None:
+        return platform
+    try:
+        return platform.with_python(python)
+    except UsageError:
+        return platform
 
 
 def _judge(

@@ -14,24 +14,17 @@ is not re-checked: it costs about a file copy.
 
 from __future__ import annotations
 
-import posixpath
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from omniwheel.audit.check import check_wheel
+from omniwheel.audit.check import check_wheel, extension_suffix, wheel_python
 from omniwheel.audit.findings import Finding, Severity
 from omniwheel.errors import OmniwheelError, UsageError
-from omniwheel.platforms import Platform, PythonTarget, parse_platform
+from omniwheel.platforms import parse_platform
 from omniwheel.wheel import Wheel, WheelFilename
 from omniwheel.wheel.writer import WheelChanges, rewrite_wheel
-
-# "_speedups.cpython-313-x86_64-linux-gnu.so" -> ("_speedups", ".cpython-313-x86_64-linux-gnu.so")
-_TAGGED_EXTENSION = re.compile(
-    r"^([A-Za-z_][A-Za-z0-9_]*)(\.(?:cpython-|cp3|pypy)[^/]*\.(?:so|pyd))$"
-)
 
 
 class RetagRefusedError(OmniwheelError):
@@ -196,28 +189,22 @@ def _with_platforms(filename: WheelFilename, platform_tags: Iterable[str]) -> Wh
 
 def _extension_renames(members: Iterable[str], filename: WheelFilename) -> dict[str, str]:
     """Extension modules whose suffix the new target does not import, renamed to its suffix."""
-    suffix = _target_suffix(filename)
-    renames = {}
-    for member in members:
-        directory, basename = posixpath.split(member)
-        match = _TAGGED_EXTENSION.match(basename)
-        if match and match[2] != suffix:
-            renames[member] = posixpath.join(directory, match[1] + suffix)
-    return renames
-
-
-def _target_suffix(filename: WheelFilename) -> str:
-    """The suffix the first platform tag's CPython imports: abi3 for abi3 wheels."""
-    platform: Platform = parse_platform(filename.platform_tags[0])
-    python = next((tag for tag in filename.python_tags if re.fullmatch(r"cp3\d+", tag)), None)
+    platform = parse_platform(filename.platform_tags[0])
+    python = wheel_python(filename.ordered_tags)
     if python is None:
         raise UsageError(
             f"{filename.filename}: --rename-extensions needs a CPython tag (cp3XY) to know "
             "the suffix"
         )
-    free_threaded = any(abi.startswith("cp") and abi.endswith("t") for abi in filename.abi_tags)
-    platform = platform.with_python(PythonTarget.parse(python + ("t" if free_threaded else "")))
+    platform = platform.with_python(python)
     suffixes = platform.family.extension_suffixes(platform)
+    # abi3 wheels keep the stable-ABI suffix; others take the most specific one.
+    wanted = suffixes[0]
     if "abi3" in filename.abi_tags:
-        return next((s for s in suffixes if ".abi3" in s), suffixes[-1])
-    return suffixes[0]
+        wanted = next((suffix for suffix in suffixes if ".abi3" in suffix), suffixes[-1])
+    renames = {}
+    for member in members:
+        suffix = extension_suffix(member)
+        if suffix is not None and suffix not in suffixes:
+            renames[member] = member.removesuffix(suffix) + wanted
+    return renames
