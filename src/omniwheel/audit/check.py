@@ -160,15 +160,20 @@ def check_wheel(path: str | os.PathLike[str], platforms: Sequence[Platform] = ()
     whether it can run is a finding.
     """
     with Wheel.open(path) as wheel:
-        report = WheelReport(os.fspath(path), wheel)
-        report.findings += _read_binaries(wheel, report.binaries)
-        if report.binaries and wheel.wheel_info.root_is_purelib:
-            report.findings.append(
-                finding("root-is-purelib", "Root-Is-Purelib is true but the wheel has binaries")
-            )
-        report.read_findings = tuple(report.findings)
-        report.claim(wheel.filename.ordered_tags, platforms)
-        return report
+        return check_open_wheel(wheel, platforms)
+
+
+def check_open_wheel(wheel: Wheel, platforms: Sequence[Platform] = ()) -> WheelReport:
+    """``check_wheel`` for a wheel the caller keeps open (to read more of it afterwards)."""
+    report = WheelReport(os.fspath(wheel.path), wheel)
+    report.findings += _read_binaries(wheel, report.binaries)
+    if report.binaries and wheel.wheel_info.root_is_purelib:
+        report.findings.append(
+            finding("root-is-purelib", "Root-Is-Purelib is true but the wheel has binaries")
+        )
+    report.read_findings = tuple(report.findings)
+    report.claim(wheel.filename.ordered_tags, platforms)
+    return report
 
 
 def _status(findings: list[Finding]) -> str:

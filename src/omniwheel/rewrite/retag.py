@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from omniwheel.audit.check import check_wheel, extension_suffix, wheel_python
+from omniwheel.audit.check import check_open_wheel, extension_suffix, wheel_python
 from omniwheel.audit.findings import Finding, Severity
 from omniwheel.errors import OmniwheelError, UsageError
 from omniwheel.platforms import parse_platform
@@ -151,7 +151,7 @@ def _retag(wheel: Wheel, options: RetagOptions, target_dir: Path, in_place: bool
         edit_tags(original.platform_tags, options.platform, "platform"),
         original.build if options.build is None else (options.build or None),
     )
-    report = check_wheel(path) if options.expand else None
+    report = check_open_wheel(wheel) if options.expand else None
     if report is not None:
         filename = _with_platforms(filename, [p.wheel_tag for p in report.lowest_platforms()])
     renamed = _extension_renames(members, filename) if options.rename_extensions else {}
@@ -165,7 +165,7 @@ def _retag(wheel: Wheel, options: RetagOptions, target_dir: Path, in_place: bool
         raise UsageError(f"{path.name}: the result would overwrite the input; pass --in-place")
     if renamed or not filename.tags <= original.tags:
         # Judged before anything is written: the binaries are the input's, byte for byte.
-        claims = (report or check_wheel(path)).renamed(renamed)
+        claims = (report or check_open_wheel(wheel)).renamed(renamed)
         claims.claim(filename.ordered_tags)
         result.checked, result.findings = True, claims.findings
         if claims.has_errors and not options.force:
