@@ -12,9 +12,7 @@ themselves, a second build that rebuilds nothing, and what is refused up front.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -24,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import MakeWheel
 from omniwheel.audit import check_wheel
 from omniwheel.build import (
     BuildReport,
@@ -37,6 +36,7 @@ from omniwheel.build.toolchains.emcc_wrapper import drop_host_flags, side_module
 from omniwheel.build.toolchains.emscripten import settings
 from omniwheel.cli.main import main
 from omniwheel.errors import UsageError
+from omniwheel.files import default_cache_dir, file_sha256
 from omniwheel.platforms import parse_platform
 from pyodide_runtime import pyodide_dist, run_pyodide
 
@@ -117,6 +117,17 @@ def _pyproject(name: str, version: str, *extra: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _extension_setup(package: str, module: str, **link: list[str]) -> str:
+    """A setup.py building C extension ``package.module`` from ``package/module.c``."""
+    name, source = f"{package}.{module}", f"{package}/{module}.c"
+    options = "".join(f", {option}={value!r}" for option, value in link.items())
+    return (
+        "from setuptools import Extension, setup\n"
+        f"setup(packages=[{package!r}],\n"
+        f"      ext_modules=[Extension({name!r}, [{source!r}]{options})])\n"
+    )
+
+
 def make_tree(root: Path, sdist_url: str) -> Path:
     recipes = root / "recipes"
     _write(recipes, {
@@ -173,12 +184,7 @@ def make_tree(root: Path, sdist_url: str) -> Path:
             assert said == "hello, wasm, from libgreet (32-bit long)", said
             """,
         "greeter/src/pyproject.toml": _pyproject("greeter", "0.1"),
-        "greeter/src/setup.py": """\
-            from setuptools import Extension, setup
-            setup(packages=["greeter"],
-                  ext_modules=[Extension("greeter._greet", ["greeter/_greet.c"],
-                                         libraries=["greet"])])
-            """,
+        "greeter/src/setup.py": _extension_setup("greeter", "_greet", libraries=["greet"]),
         "greeter/src/greeter/__init__.py": "",
         "greeter/src/greeter/_greet.c": """\
             #define PY_SSIZE_T_CLEAN
@@ -235,12 +241,9 @@ def make_tree(root: Path, sdist_url: str) -> Path:
             """,
         "needsside/src/shout.c": "int shout_level(void) { return 11; }\n",
         "needsside/src/pyproject.toml": _pyproject("needsside", "1.0"),
-        "needsside/src/setup.py": """\
-            from setuptools import Extension, setup
-            setup(packages=["needsside"],
-                  ext_modules=[Extension("needsside._shout", ["needsside/_shout.c"],
-                                         extra_objects=["libshout.so"])])
-            """,
+        "needsside/src/setup.py": _extension_setup(
+            "needsside", "_shout", extra_objects=["libshout.so"]
+        ),
         "needsside/src/needsside/__init__.py": "",
         "needsside/src/needsside/_shout.c": """\
             #define PY_SSIZE_T_CLEAN
@@ -267,8 +270,7 @@ class Built:
 def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     _need_toolchain()
     root = tmp_path_factory.mktemp("build-tree")
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "omniwheel"
-    recipes = make_tree(root, _sdist_url(cache / "test-sdists"))
+    recipes = make_tree(root, _sdist_url(default_cache_dir() / "test-sdists"))
     runtime = PyodideRuntime(pyodide_dist("2025_0"))
     report = build_recipes(recipes, PLATFORM, output=root / "dist", jobs=2, runtime=runtime)
     yield Built(recipes, root / "dist", report)
@@ -369,9 +371,7 @@ def test_side_module_no_recipe_provides_fails_at_repair(built: Built) -> None:
 @pytest.mark.toolchain
 @pytest.mark.network
 def test_second_build_rebuilds_nothing(built: Built) -> None:
-    wheels = sorted(built.output.glob("*.whl"))
-    before = {p.name: (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
-              for p in wheels}  # fmt: skip
+    before = {p.name: (file_sha256(p), p.stat().st_mtime_ns) for p in built.output.glob("*.whl")}
     events: list[tuple[str, str]] = []
     good = ["markupsafe", "libgreet", "greeter", "purely"]
     again = build_recipes(
@@ -381,8 +381,7 @@ def test_second_build_rebuilds_nothing(built: Built) -> None:
     )  # fmt: skip
     assert sorted(events) == sorted((name, "cached") for name in good)
     assert {o.status for o in again.outcomes} == {"cached"} and again.ok
-    after = {p.name: (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
-             for p in sorted(built.output.glob("*.whl"))}  # fmt: skip
+    after = {p.name: (file_sha256(p), p.stat().st_mtime_ns) for p in built.output.glob("*.whl")}
     assert after == before
 
 
@@ -396,13 +395,43 @@ def test_changed_recipe_rebuilds_it_and_its_dependents_only(
     shutil.copytree(built.recipes, recipes)
     output = copy / "dist"
     shutil.copytree(built.output, output)
+    # Only libgreet changes: greeter is rebuilt because its key holds libgreet's key.
+    # (No runtime here, so greeter's omniwheel_test.py, which expects "hello", is not run.)
     source = recipes / "libgreet" / "src" / "greet.c"
     source.write_text(source.read_text().replace("hello, %s", "hi, %s"))
-    (recipes / "greeter" / "omniwheel_test.py").unlink()
     report = build_recipes(recipes, PLATFORM, packages=["greeter", "purely"], output=output)
     assert {o.recipe.name: o.status for o in report.outcomes} == {
         "libgreet": "built", "greeter": "built", "markupsafe": "cached", "purely": "cached",
     }  # fmt: skip
+
+
+@pytest.mark.toolchain
+@pytest.mark.network
+def test_wheel_cached_untested_is_tested_once_a_runtime_can_run_its_script(
+    tmp_path: Path, make_wheel: MakeWheel
+) -> None:
+    """A recipe tested only by omniwheel_test.py: its untested cache entry does not count."""
+    _need_toolchain()
+    wheel = make_wheel("scripted-1.0-py3-none-any.whl", {"scripted/__init__.py": b"ANSWER = 42\n"})
+    recipes = tmp_path / "recipes"
+    _write(recipes, {
+        "scripted/meta.yaml": f"""\
+            package: {{name: scripted, version: "1.0"}}
+            source: {{url: "{wheel.as_uri()}", sha256: {file_sha256(wheel)}}}
+            """,
+        "scripted/omniwheel_test.py": "import scripted\nassert scripted.ANSWER == 42\n",
+    })  # fmt: skip
+
+    def build(runtime: PyodideRuntime | None) -> tuple[str, str]:
+        report = build_recipes(recipes, PLATFORM, output=tmp_path / "dist", runtime=runtime,
+                               source_cache=tmp_path / "sources")  # fmt: skip
+        [outcome] = report.outcomes
+        return outcome.status, outcome.tested
+
+    assert build(None) == ("built", "not-run")
+    runtime = PyodideRuntime(pyodide_dist("2025_0"))
+    assert build(runtime) == ("built", "passed")
+    assert build(runtime) == ("cached", "passed")
 
 
 @pytest.mark.toolchain
@@ -477,5 +506,11 @@ def test_missing_toolchain_is_reported_up_front(
 def test_build_python_of_the_wrong_version_is_refused(tmp_path: Path) -> None:
     recipes = tmp_path / "recipes"
     _write(recipes, {"x/meta.yaml": "package: {name: x, version: '1'}\nsource: {path: src}\n"})
-    with pytest.raises(UsageError, match=r"not a runnable CPython 3\.13"):
-        build_recipes(recipes, PLATFORM, output=tmp_path / "o", build_python=Path(sys.executable))
+    # A target whose CPython is not the one running the tests (3.12 and 3.13 differ).
+    platform = next(
+        target
+        for target in (PLATFORM, parse_platform("pyodide-2024.0"))
+        if target.python.version != sys.version_info[:2]
+    )
+    with pytest.raises(UsageError, match=rf"not a runnable CPython {platform.python.dotted}$"):
+        build_recipes(recipes, platform, output=tmp_path / "o", build_python=Path(sys.executable))

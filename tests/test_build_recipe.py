@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from omniwheel.build import RecipeError, build_order, load_recipe, load_recipes
+from omniwheel.build.runtime import TEST_SCRIPT, wants_test
 from omniwheel.errors import UsageError
 
 SHA = "a" * 64
@@ -238,13 +239,30 @@ def test_build_order_puts_dependencies_first(tmp_path: Path) -> None:
 
 def test_build_order_refuses_cycles_unknown_names_and_missing_hosts(tmp_path: Path) -> None:
     recipes = load_recipes(tree(tmp_path / "a", {"x": ([], ["y"]), "y": ([], ["x"])}))
-    with pytest.raises(RecipeError, match=r"cycle: (x -> y -> x|y -> x -> y)"):
+    # Roots are visited in name order, so the cycle is always told from x.
+    with pytest.raises(RecipeError, match=r"cycle: x -> y -> x$"):
         build_order(recipes)
+    with pytest.raises(RecipeError, match=r"cycle: y -> x -> y$"):
+        build_order(recipes, ["y"])
     with pytest.raises(UsageError, match="no recipe named 'z'"):
         build_order(recipes, ["z"])
     hosted = load_recipes(tree(tmp_path / "b", {"x": (["libmissing"], [])}))
     with pytest.raises(RecipeError, match="host requirement 'libmissing' has no recipe"):
         build_order(hosted)
+
+
+def test_missing_host_is_found_in_what_the_selection_pulls_in(tmp_path: Path) -> None:
+    recipes = load_recipes(
+        tree(tmp_path, {"app": ([], ["helper"]), "helper": (["libmissing"], []), "ok": ([], [])})
+    )
+    helper = recipes["helper"].path
+    for selected in (["app"], ["helper"], []):
+        with pytest.raises(RecipeError) as caught:
+            build_order(recipes, selected)
+        assert str(caught.value) == (
+            f"{helper}: host requirement 'libmissing' has no recipe in the tree"
+        )
+    assert build_order(recipes, ["ok"]) == ["ok"]  # not needed by the selection: no error
 
 
 def test_load_recipes_refuses_duplicates_and_empty_trees(tmp_path: Path) -> None:
@@ -254,3 +272,26 @@ def test_load_recipes_refuses_duplicates_and_empty_trees(tmp_path: Path) -> None
     write(tmp_path, "two", "package: {name: same, version: '2'}\nsource: {path: s}\n")
     with pytest.raises(RecipeError, match="'same' is also defined by"):
         load_recipes(tmp_path)
+
+
+def test_load_recipes_compares_names_canonically(tmp_path: Path) -> None:
+    first = write(tmp_path, "a", "package: {name: Foo_Bar, version: '1'}\nsource: {path: s}\n")
+    second = write(tmp_path, "b", "package: {name: foo-bar, version: '2'}\nsource: {path: s}\n")
+    with pytest.raises(RecipeError) as caught:
+        load_recipes(tmp_path)
+    assert str(caught.value) == (
+        f"{second}: package 'foo-bar' is also defined by {first} as 'Foo_Bar'"
+    )
+    second.unlink()
+    assert list(load_recipes(tmp_path)) == ["Foo_Bar"]  # the name is kept as spelled
+
+
+def test_wants_test_counts_imports_or_the_test_script(tmp_path: Path) -> None:
+    source = "source: {path: s}\n"
+    imports = write(tmp_path, "a", f"package: {{name: a, version: '1'}}\n{source}"
+                    "test: {imports: [a]}\n")  # fmt: skip
+    plain = write(tmp_path, "b", f"package: {{name: b, version: '1'}}\n{source}")
+    assert wants_test(load_recipe(imports))
+    assert not wants_test(load_recipe(plain))
+    (plain.parent / TEST_SCRIPT).write_text("import b\n")
+    assert wants_test(load_recipe(plain))

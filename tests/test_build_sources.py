@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import shutil
 import tarfile
@@ -15,6 +14,7 @@ import pytest
 import localindex
 from omniwheel.build.recipe import load_recipe
 from omniwheel.build.sources import SourceError, archive_name, extract, fetch, prepare_source
+from omniwheel.files import file_sha256
 from omniwheel.resolve import FetchError
 
 #: How a member that would land outside the tree is refused (``wheel.archive.path_problem``).
@@ -36,16 +36,12 @@ def make_tar(path: Path, members: dict[str, bytes], *, link: str | None = None) 
     return path
 
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def test_fetch_caches_by_checksum_and_refuses_a_mismatch(tmp_path: Path) -> None:
     served = tmp_path / "served"
     served.mkdir()
     archive = make_tar(served / "pkg-1.0.tar.gz", {"pkg-1.0/setup.py": b"print()\n"})
     other = make_tar(served / "other-1.0.tar.gz", {"other-1.0/x": b"x"})
-    digest = sha256(archive)
+    digest = file_sha256(archive)
     cache = tmp_path / "cache"
     with localindex.serve(served, json_pages=False) as (index, log):
         base = index.removesuffix("simple/")
@@ -62,7 +58,7 @@ def test_fetch_caches_by_checksum_and_refuses_a_mismatch(tmp_path: Path) -> None
 
 def test_file_url_is_checked_in_place(tmp_path: Path) -> None:
     archive = make_tar(tmp_path / "pkg-1.0.tar.gz", {"pkg-1.0/setup.py": b"print()\n"})
-    assert fetch(archive.as_uri(), sha256(archive), tmp_path / "cache") == archive
+    assert fetch(archive.as_uri(), file_sha256(archive), tmp_path / "cache") == archive
     assert not (tmp_path / "cache").exists()
     with pytest.raises(SourceError, match=r"sha256 is .* but the recipe pins 0{64}"):
         fetch(archive.as_uri(), "0" * 64, tmp_path / "cache")
@@ -126,7 +122,7 @@ def recipe_with(tmp_path: Path, archive: Path, extra: str = "") -> Path:
             package: {{name: pkg, version: '1.0'}}
             source:
               url: {archive.as_uri()}
-              sha256: {sha256(archive)}
+              sha256: {file_sha256(archive)}
               patches: [patches/0001-greeting.patch]
               extras: [[files/extra.cfg, conf/extra.cfg]]
             {extra}""")
@@ -165,7 +161,7 @@ def test_wrong_extract_dir_lists_what_the_archive_holds(tmp_path: Path) -> None:
     directory.mkdir(parents=True)
     (directory / "meta.yaml").write_text(
         f"package: {{name: pkg, version: '1.0'}}\n"
-        f"source: {{url: '{archive.as_uri()}', sha256: {sha256(archive)}}}\n"
+        f"source: {{url: '{archive.as_uri()}', sha256: {file_sha256(archive)}}}\n"
     )
     with pytest.raises(SourceError, match=r"no top directory 'pkg-1.0' \(it holds: Pkg-1.0\)"):
         prepare_source(load_recipe(directory), tmp_path / "cache", tmp_path / "w", io.StringIO())

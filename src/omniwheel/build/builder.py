@@ -27,7 +27,7 @@ from omniwheel.build.pep517 import (
     run_step,
 )
 from omniwheel.build.recipe import Recipe
-from omniwheel.build.runtime import TEST_SCRIPT, PyodideRuntime
+from omniwheel.build.runtime import TEST_SCRIPT, PyodideRuntime, wants_test
 from omniwheel.build.sources import prepare_source
 from omniwheel.build.toolchains import CrossTarget, Toolchain
 from omniwheel.files import atomic_output
@@ -139,7 +139,7 @@ def build_recipe(
     built.wheel = _publish(wheel, layout.output)
     built.outputs = [built.wheel]
     script = recipe.directory / TEST_SCRIPT
-    if runtime is not None and (recipe.test.imports or script.is_file()):
+    if runtime is not None and wants_test(recipe):
         runtime.test(
             [*runtime_wheels, built.wheel], recipe.test.imports,
             script if script.is_file() else None, work=work, log=log,

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from omniwheel import __version__
 from omniwheel.build.recipe import Recipe
+from omniwheel.build.runtime import TEST_SCRIPT
 from omniwheel.files import file_sha256, write_atomic
 
 
@@ -37,7 +38,7 @@ def recipe_key(recipe: Recipe, target_identity: str, dependency_keys: Mapping[st
         tree = (recipe.directory / recipe.source.path).resolve()
         for path in sorted(p for p in tree.rglob("*") if p.is_file()):
             feed(f"source {path.relative_to(tree).as_posix()}", path.read_bytes())
-    test_script = recipe.directory / "omniwheel_test.py"
+    test_script = recipe.directory / TEST_SCRIPT
     if test_script.is_file():
         feed("test", test_script.read_bytes())
     for name, key in sorted(dependency_keys.items()):
@@ -62,15 +63,21 @@ class BuildCache:
     def _record_path(self, name: str) -> Path:
         return self.directory / f"{name}.json"
 
-    def lookup(self, name: str, key: str) -> CacheRecord | None:
-        """The record for ``name`` when its key is ``key`` and its outputs are intact."""
+    def _read(self, name: str) -> CacheRecord | None:
+        """The stored record of ``name``'s last build, whatever its key (None if unreadable)."""
         try:
             data = json.loads(self._record_path(name).read_text())
-        except (OSError, ValueError):
+            return CacheRecord(
+                data["key"], tuple((p, s) for p, s in data["outputs"]), data["tested"]
+            )
+        except (OSError, ValueError, KeyError, TypeError):
             return None
-        if data.get("key") != key:
+
+    def lookup(self, name: str, key: str) -> CacheRecord | None:
+        """The record for ``name`` when its key is ``key`` and its outputs are intact."""
+        record = self._read(name)
+        if record is None or record.key != key:
             return None
-        record = CacheRecord(key, tuple((p, s) for p, s in data["outputs"]), data["tested"])
         for relative, sha256 in record.outputs:
             path = self.output_root / relative
             if not path.is_file() or file_sha256(path) != sha256:
@@ -79,11 +86,8 @@ class BuildCache:
 
     def previous_outputs(self, name: str) -> list[Path]:
         """What the last build of ``name`` produced (to remove when its output changes)."""
-        try:
-            data = json.loads(self._record_path(name).read_text())
-        except (OSError, ValueError):
-            return []
-        return [self.output_root / relative for relative, _ in data.get("outputs", [])]
+        record = self._read(name)
+        return [] if record is None else [self.output_root / p for p, _ in record.outputs]
 
     def store(self, name: str, key: str, outputs: Iterable[Path], tested: str) -> CacheRecord:
         record = CacheRecord(

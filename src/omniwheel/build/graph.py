@@ -24,7 +24,7 @@ from omniwheel.build.cache import BuildCache, recipe_key
 from omniwheel.build.pep517 import BuildStepError
 from omniwheel.build.pythons import BuildPython, find_build_python
 from omniwheel.build.recipe import Recipe, RecipeError, load_recipes
-from omniwheel.build.runtime import PyodideRuntime
+from omniwheel.build.runtime import PyodideRuntime, wants_test
 from omniwheel.build.toolchains import CrossTarget, Missing, Toolchain, toolchain_for
 from omniwheel.build.toolchains.base import missing_executables
 from omniwheel.errors import OmniwheelError, UsageError
@@ -90,64 +90,80 @@ class BuildReport:
         }
 
 
-def _edges(recipe: Recipe, recipes: Mapping[str, Recipe]) -> list[str]:
-    """The recipes in the tree that ``recipe`` needs (host and run), by recipe name."""
-    by_key = {canonicalize_name(name): name for name in recipes}
-    needed = []
-    for requirement in (*recipe.requirements.host, *recipe.requirements.run):
-        name = by_key.get(canonicalize_name(requirement))
-        if name is not None and name != recipe.name:
-            needed.append(name)
-    return needed
+class RecipeGraph:
+    """The recipes of one tree and the edges between them, resolved once by canonical name.
+
+    A host or run requirement naming another recipe is an edge; the rest come
+    from elsewhere (run requirements from the runtime or the index).
+    """
+
+    def __init__(self, recipes: Mapping[str, Recipe]) -> None:
+        self.recipes = recipes
+        self._by_key = {canonicalize_name(name): name for name in recipes}
+        self.host = {n: self._in_tree(n, r.requirements.host) for n, r in recipes.items()}
+        self.run = {n: self._in_tree(n, r.requirements.run) for n, r in recipes.items()}
+        self.needs = {name: [*self.host[name], *self.run[name]] for name in recipes}
+
+    def find(self, requirement: str) -> str | None:
+        """The recipe named by ``requirement`` (any spelling of its name), if the tree has one."""
+        return self._by_key.get(canonicalize_name(requirement))
+
+    def _in_tree(self, name: str, requirements: Sequence[str]) -> list[str]:
+        found = (self.find(requirement) for requirement in requirements)
+        return [needed for needed in found if needed is not None and needed != name]
+
+    def order(self, selected: Sequence[str] = ()) -> list[str]:
+        """``selected`` (default: every enabled recipe) and what they need, dependencies first."""
+        roots: list[str] = []
+        for name in selected:
+            found = self.find(name)
+            if found is None:
+                known = ", ".join(sorted(self.recipes))
+                raise UsageError(f"no recipe named {name!r} (recipes: {known})")
+            roots.append(found)
+        if not selected:
+            roots = sorted(n for n, recipe in self.recipes.items() if not recipe.package.disabled)
+        order: list[str] = []
+        state: dict[str, str] = {}
+
+        def visit(name: str, trail: list[str]) -> None:
+            if state.get(name) == "done":
+                return
+            if state.get(name) == "visiting":
+                cycle = " -> ".join([*trail[trail.index(name) :], name])
+                raise RecipeError(f"recipe dependency cycle: {cycle}")
+            state[name] = "visiting"
+            for needed in self.needs[name]:
+                visit(needed, [*trail, name])
+            state[name] = "done"
+            order.append(name)
+
+        for name in roots:
+            visit(name, [])
+        # Every recipe built links its host requirements, so each must be a recipe here,
+        # including those of recipes pulled in by the selected ones.
+        for name in order:
+            recipe = self.recipes[name]
+            for host in recipe.requirements.host:
+                if self.find(host) is None:
+                    raise RecipeError(
+                        f"{recipe.path}: host requirement {host!r} has no recipe in the tree"
+                    )
+        return order
 
 
 def build_order(recipes: Mapping[str, Recipe], selected: Sequence[str] = ()) -> list[str]:
     """``selected`` (default: every enabled recipe) and what they need, dependencies first."""
-    by_key = {canonicalize_name(name): name for name in recipes}
-    roots: list[str] = []
-    for name in selected:
-        found = by_key.get(canonicalize_name(name))
-        if found is None:
-            raise UsageError(f"no recipe named {name!r} (recipes: {', '.join(sorted(recipes))})")
-        roots.append(found)
-    if not selected:
-        roots = sorted(name for name, recipe in recipes.items() if not recipe.package.disabled)
-    for name in roots:
-        for host in recipes[name].requirements.host:
-            if canonicalize_name(host) not in by_key:
-                raise RecipeError(
-                    f"{recipes[name].path}: host requirement {host!r} has no recipe in the tree"
-                )
-    order: list[str] = []
-    state: dict[str, str] = {}
-
-    def visit(name: str, trail: list[str]) -> None:
-        if state.get(name) == "done":
-            return
-        if state.get(name) == "visiting":
-            cycle = " -> ".join([*trail[trail.index(name) :], name])
-            raise RecipeError(f"recipe dependency cycle: {cycle}")
-        state[name] = "visiting"
-        for needed in _edges(recipes[name], recipes):
-            visit(needed, [*trail, name])
-        state[name] = "done"
-        order.append(name)
-
-    for name in roots:
-        visit(name, [])
-    return order
+    return RecipeGraph(recipes).order(selected)
 
 
-def _closure(name: str, recipes: Mapping[str, Recipe], kind: str) -> list[str]:
-    """Transitive recipes reached through ``kind`` (``host`` or ``run``) edges."""
+def _closure(name: str, edges: Mapping[str, Sequence[str]]) -> list[str]:
+    """The recipes reached from ``name`` through ``edges`` (a graph's ``host`` or ``run``)."""
     seen: list[str] = []
     stack = [name]
-    by_key = {canonicalize_name(n): n for n in recipes}
     while stack:
-        requirements = getattr(recipes[stack.pop()].requirements, kind)
-        for requirement in requirements:
-            found = by_key.get(canonicalize_name(requirement))
-            if found is not None and found not in seen and found != name:
+        for found in edges[stack.pop()]:
+            if found not in seen and found != name:
                 seen.append(found)
                 stack.append(found)
     return seen
@@ -196,7 +212,8 @@ def build_recipes(
     loaded = load_recipes(recipes_dir)
     family = platform.family.name
     recipes = {name: recipe.for_family(family) for name, recipe in loaded.items()}
-    order = build_order(recipes, packages)
+    graph = RecipeGraph(recipes)
+    order = graph.order(packages)
     python = find_build_python(platform.python, build_python)
     if build_python is not None and python is None:
         raise UsageError(
@@ -213,7 +230,7 @@ def build_recipes(
     output.mkdir(parents=True, exist_ok=True)
     layout = Layout(output, source_cache or default_cache_dir())
     target = toolchain.prepare(platform, python, layout.state / "targets" / platform.wheel_tag)
-    scheduler = _Scheduler(recipes, order, target, toolchain, layout, runtime, jobs, on_event)
+    scheduler = _Scheduler(graph, order, target, toolchain, layout, runtime, jobs, on_event)
     return BuildReport(platform, output, scheduler.run())
 
 
@@ -221,11 +238,12 @@ class _Scheduler:
     """Runs ready recipes on up to ``jobs`` threads; each build is mostly subprocesses."""
 
     def __init__(
-        self, recipes: Mapping[str, Recipe], order: Sequence[str], target: CrossTarget,
+        self, graph: RecipeGraph, order: Sequence[str], target: CrossTarget,
         toolchain: Toolchain, layout: Layout, runtime: PyodideRuntime | None, jobs: int,
         on_event: Event | None,
     ) -> None:  # fmt: skip
-        self.recipes = recipes
+        self.graph = graph
+        self.recipes = graph.recipes
         self.order = order
         self.target = target
         self.toolchain = toolchain
@@ -234,7 +252,7 @@ class _Scheduler:
         self.jobs = jobs
         self.on_event = on_event or (lambda name, status: None)
         self.cache = BuildCache(layout.state / "cache", layout.output)
-        self.outcomes = {name: Outcome(recipes[name]) for name in order}
+        self.outcomes = {name: Outcome(graph.recipes[name]) for name in order}
         self.keys: dict[str, str] = {}
         self.lock = threading.Lock()
 
@@ -244,13 +262,12 @@ class _Scheduler:
         with ThreadPoolExecutor(max_workers=self.jobs) as pool:
             while pending or running:
                 for name in list(pending):
-                    needs = _edges(self.recipes[name], self.recipes)
-                    states = [self.outcomes[n].status for n in needs]
-                    if any(s in {"failed", "skipped"} for s in states):
+                    needs = self.graph.needs[name]
+                    blocked = [n for n in needs if self.outcomes[n].status in {"failed", "skipped"}]
+                    if blocked:
                         pending.remove(name)
-                        self._skip(name, [n for n in needs if self.outcomes[n].status in
-                                          {"failed", "skipped"}])  # fmt: skip
-                    elif all(s in {"built", "cached"} for s in states):
+                        self._skip(name, blocked)
+                    elif all(self.outcomes[n].status in {"built", "cached"} for n in needs):
                         if len(running) >= self.jobs:
                             break
                         pending.remove(name)
@@ -272,14 +289,14 @@ class _Scheduler:
     def _one(self, name: str) -> None:
         recipe = self.recipes[name]
         outcome = self.outcomes[name]
-        host = _closure(name, self.recipes, "host")
+        host = _closure(name, self.graph.host)
         key = recipe_key(recipe, self.target.identity, {n: self.keys[n] for n in host})
         with self.lock:
             self.keys[name] = key
         outcome.log = self.layout.log(name)
         record = self.cache.lookup(name, key)
-        if record is not None and (self.runtime is None or record.tested == "passed"
-                                   or not recipe.test.imports):  # fmt: skip
+        test_due = self.runtime is not None and wants_test(recipe)
+        if record is not None and (record.tested == "passed" or not test_due):
             outcome.status = "cached"
             outcome.tested = record.tested
             first = self.layout.output / record.outputs[0][0] if record.outputs else None
@@ -294,7 +311,7 @@ class _Scheduler:
         outcome.log.parent.mkdir(parents=True, exist_ok=True)
         with outcome.log.open("w") as log:
             try:
-                built = self._build(recipe, log)
+                built = self._build(recipe, host, log)
             except BuildStepError as error:
                 log.write(f"\nomniwheel: FAILED at step '{error.step}': {error}\n")
                 outcome.status, outcome.failed_step = "failed", error.step
@@ -307,11 +324,10 @@ class _Scheduler:
         outcome.seconds = time.monotonic() - started
         self.on_event(name, outcome.status)
 
-    def _build(self, recipe: Recipe, log: Any) -> Built:
-        name = recipe.name
-        libraries = [self.layout.library(n) for n in _closure(name, self.recipes, "host")
-                     if self.recipes[n].is_library]  # fmt: skip
-        run_wheels = [self.outcomes[n].wheel for n in _closure(name, self.recipes, "run")]
+    def _build(self, recipe: Recipe, host: Sequence[str], log: Any) -> Built:
+        """Build ``recipe`` against ``host`` (its host closure) and test it with its run closure."""
+        libraries = [self.layout.library(n) for n in host if self.recipes[n].is_library]
+        run_wheels = [self.outcomes[n].wheel for n in _closure(recipe.name, self.graph.run)]
         return build_recipe(
             recipe, self.target, self.toolchain, self.layout,
             host_libraries=libraries, runtime=self.runtime,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal, cast, get_args
 
 import yaml
+from packaging.utils import canonicalize_name
 
 from omniwheel.errors import UsageError
 
@@ -378,18 +379,21 @@ def _kind(value: Any) -> str:
 
 
 def load_recipes(directory: Path | str) -> dict[str, Recipe]:
-    """Every ``*/meta.yaml`` under ``directory``, by package name; a name used twice is an error."""
+    """Every ``*/meta.yaml`` under ``directory``, by package name; a name used twice is an error.
+
+    Names are compared canonically (``Foo_Bar`` is ``foo-bar``), as requirements find recipes.
+    """
     root = Path(directory)
     if not root.is_dir():
         raise RecipeError(f"{root}: not a directory of recipes (one sub-directory per package)")
-    recipes: dict[str, Recipe] = {}
+    by_key: dict[str, Recipe] = {}
     for meta in sorted(root.glob(f"*/{RECIPE_FILE}")):
         recipe = load_recipe(meta)
-        if recipe.name in recipes:
+        same = by_key.setdefault(canonicalize_name(recipe.name), recipe)
+        if same is not recipe:
             raise RecipeError(
-                f"{meta}: package {recipe.name!r} is also defined by {recipes[recipe.name].path}"
+                f"{meta}: package {recipe.name!r} is also defined by {same.path} as {same.name!r}"
             )
-        recipes[recipe.name] = recipe
-    if not recipes:
+    if not by_key:
         raise RecipeError(f"{root}: no recipes found (expected {root}/<package>/{RECIPE_FILE})")
-    return recipes
+    return {recipe.name: recipe for recipe in by_key.values()}

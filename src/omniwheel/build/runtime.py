@@ -15,10 +15,20 @@ from pathlib import Path
 from typing import IO
 
 from omniwheel.build.pep517 import BuildStepError, run_logged
+from omniwheel.build.recipe import Recipe
 from omniwheel.errors import UsageError
 
 TEST_SCRIPT = "omniwheel_test.py"
 _STEP = "test in Pyodide"
+
+
+def wants_test(recipe: Recipe) -> bool:
+    """Whether ``recipe`` has anything to run in the runtime: imports or a test script.
+
+    The builder and the cache ask the same question, so a wheel cached untested
+    is rebuilt and tested once a runtime is given.
+    """
+    return bool(recipe.test.imports) or (recipe.directory / TEST_SCRIPT).is_file()
 
 
 class PyodideRuntime:

@@ -39,7 +39,8 @@ from omniwheel.build.toolchains.base import (
 from omniwheel.platforms import Platform
 
 WRAPPER = Path(__file__).with_name("emcc_wrapper.py")
-_WRAPPED_TOOLS = ("cc", "c++", "ar", "ranlib")
+# The wrapper scripts written under <target>/bin, by the variable that names each.
+_WRAPPED_TOOLS = {"CC": "cc", "CXX": "c++", "AR": "ar", "RANLIB": "ranlib"}
 
 
 @cache
@@ -56,6 +57,16 @@ def _sysconfigdata_name() -> str:
 
 def pyconfig_macros() -> dict[str, int]:
     return {macro: row["value"] for macro, row in settings()["pyconfig"].items()}
+
+
+def _tools(root: Path) -> dict[str, str]:
+    """The target's wrapper for each tool variable (CC, CXX, AR, RANLIB) under ``root``."""
+    return {variable: str(root / "bin" / tool) for variable, tool in _WRAPPED_TOOLS.items()}
+
+
+def _shared_linkers(tools: Mapping[str, str]) -> dict[str, str]:
+    """LDSHARED and LDCXXSHARED: the C and C++ wrappers (of ``_tools``) linking side modules."""
+    return {"LDSHARED": f"{tools['CC']} -shared", "LDCXXSHARED": f"{tools['CXX']} -shared"}
 
 
 def _fingerprint(path: Path) -> str:
@@ -130,45 +141,41 @@ class EmscriptenToolchain(Toolchain):
         include = write_target_headers(
             python, root / "include" / f"python{python.dotted}", pyconfig_macros()
         )
-        tools = self._write_wrappers(root / "bin")
+        self._write_wrappers(root)
         overrides: dict[str, Any] = {
             key: value.format(**fields) if isinstance(value, str) else value
             for key, value in data["sysconfig"].items()
         }
-        compiler, cxx = str(tools / "cc"), str(tools / "c++")
+        tools = _tools(root)
+        linkers = _shared_linkers(tools)
         overrides |= {
-            "CC": compiler, "CXX": cxx, "LDSHARED": f"{compiler} -shared",
-            "LDCXXSHARED": f"{cxx} -shared", "BLDSHARED": f"{compiler} -shared",
-            "AR": str(tools / "ar"), "ARFLAGS": "rcs", "RANLIB": str(tools / "ranlib"),
-            "CFLAGS": "", "CPPFLAGS": "", "LDFLAGS": "", "OPT": "", "BASECFLAGS": "",
-            "INCLUDEPY": str(include), "CONFINCLUDEPY": str(include),
+            **tools, **linkers, "BLDSHARED": linkers["LDSHARED"],
+            "ARFLAGS": "rcs", "CFLAGS": "", "CPPFLAGS": "", "LDFLAGS": "", "OPT": "",
+            "BASECFLAGS": "", "INCLUDEPY": str(include), "CONFINCLUDEPY": str(include),
         }  # fmt: skip
         write_sysconfigdata(python, root / "sysconfig", _sysconfigdata_name(), overrides)
 
     def _environment(self, platform: Platform, root: Path) -> dict[str, str]:
-        """What every build backend for ``platform`` runs with (the wrappers under ``root``)."""
-        tools = root / "bin"
-        compiler, cxx = str(tools / "cc"), str(tools / "c++")
+        """What every build backend for ``platform`` runs with (the tools come per recipe)."""
         return {
             "_PYTHON_HOST_PLATFORM": platform.sysconfig_platform,
             "_PYTHON_SYSCONFIGDATA_NAME": _sysconfigdata_name(),
             "PYTHONPATH": str(root / "sysconfig"),
-            "CC": compiler, "CXX": cxx, "AR": str(tools / "ar"), "RANLIB": str(tools / "ranlib"),
-            "LDSHARED": f"{compiler} -shared", "LDCXXSHARED": f"{cxx} -shared",
+            **_shared_linkers(_tools(root)),
             "CFLAGS": "", "CXXFLAGS": "", "LDFLAGS": "",
         }  # fmt: skip
 
-    def _write_wrappers(self, directory: Path) -> Path:
-        directory.mkdir(parents=True, exist_ok=True)
-        for tool in _WRAPPED_TOOLS:
-            script = directory / tool
+    def _write_wrappers(self, root: Path) -> None:
+        """One script per tool of ``_tools``, running ``emcc_wrapper.py`` as that tool."""
+        for path in _tools(root).values():
+            script = Path(path)
+            script.parent.mkdir(parents=True, exist_ok=True)
             script.write_text(
                 "#!/bin/sh\n"
                 f"exec {shlex.quote(sys.executable)} -I -S {shlex.quote(str(WRAPPER))} "
-                f'{tool} "$@"\n'
+                f'{script.name} "$@"\n'
             )
             script.chmod(0o755)
-        return directory
 
     def recipe_environment(
         self,
@@ -195,15 +202,13 @@ class EmscriptenToolchain(Toolchain):
             "host_prefixes": sorted({str(target.python.base_prefix)}),
         }  # fmt: skip
         config_path = write_config(work / "cross.json", config)
-        tools = target.root / "bin"
         pkgconfig = str(prefix / "lib" / "pkgconfig")
         python = target.python.version
         shared = {
-            "PATH": f"{tools}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PATH": f"{target.root / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
             "OMNIWHEEL_CROSS_CONFIG": str(config_path),
             "OMNIWHEEL_CROSS_VERBOSE": "1",
-            "CC": str(tools / "cc"), "CXX": str(tools / "c++"),
-            "AR": str(tools / "ar"), "RANLIB": str(tools / "ranlib"),
+            **_tools(target.root),
             "WASM_LIBRARY_DIR": str(prefix),
             "EM_PKG_CONFIG_PATH": pkgconfig, "PKG_CONFIG_LIBDIR": pkgconfig,
             "PYMAJOR": str(python[0]), "PYMINOR": str(python[1]),
