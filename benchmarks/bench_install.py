@@ -130,7 +130,8 @@ def main() -> None:
         requirements = work / f"{name}.txt"
         requirements.write_text("\n".join(PURE + target["extra"]) + "\n")
         _download(requirements, target["pip"], wheels)
-    localindex.build_index(work / "index", sorted(wheels.glob("*.whl")))
+    wheel_files = sorted(wheels.glob("*.whl"))
+    localindex.build_index(work / "index", wheel_files)
     with localindex.serve(work / "index", json_pages=True) as (url, _):
         for name, target in TARGETS.items():
             requirements = work / f"{name}.txt"
@@ -183,30 +184,19 @@ def main() -> None:
                 ),
                 "uv pip --target": _time(
                     "uv",
-                    [
-                        sys.executable,
-                        "-m",
-                        "uv",
-                        "pip",
-                        "install",
-                        "--no-config",
+                    localindex.uv_install_command(
                         *common,
-                        "--target",
-                        str(into),
-                        "--python-platform",
-                        target["uv"],
-                        "--python-version",
-                        "3.13",
-                        "--cache-dir",
-                        str(work / "cache-uv"),
-                    ],
+                        target=into,
+                        triple=target["uv"],
+                        python="3.13",
+                        cache=work / "cache-uv",
+                    ),
                     into,
                 ),
             }
-            count = len(list(wheels.glob("*.whl")))
             base = times["omniwheel site-packages"]
             print(
-                f"{name}: {count} wheels in the index, {requirements.name} "
+                f"{name}: {len(wheel_files)} wheels in the index, {requirements.name} "
                 f"({len(PURE) + len(target['extra'])} requirements)"
             )
             for tool, seconds in times.items():

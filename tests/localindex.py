@@ -12,6 +12,7 @@ import hashlib
 import html
 import json
 import shutil
+import sys
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -19,11 +20,12 @@ from dataclasses import dataclass, field
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
 import realwheels
+from omniwheel.files import file_sha256
 from realwheels import RealWheel
 
 #: Every wheel the local index serves.
@@ -56,14 +58,7 @@ INDEX_WHEELS: tuple[RealWheel, ...] = (
         "8781a792a070cf2bd1b86d3aa943894115faaba6e88122a7bf32d62072742453",
     ),
     realwheels.WHEELS["pyemscripten"],
-    RealWheel(
-        "msgpack==1.2.4",
-        "pyemscripten_2025_0_wasm32",
-        "3.13",
-        "cp313",
-        "msgpack-1.2.4-cp313-cp313-pyemscripten_2025_0_wasm32.whl",
-        "d088d1f552e129859db830692268747aba0a1ee3e6e0fe6344dbb3aab1df9f6c",
-    ),
+    realwheels.WHEELS["pyemscripten-2025"],
     RealWheel(
         "pydantic==2.14.3",
         "any",
@@ -139,7 +134,7 @@ def build_index(
     projects: dict[str, list[dict[str, Any]]] = {}
     for wheel in wheels:
         shutil.copyfile(wheel, files / wheel.name)
-        digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+        digest = file_sha256(wheel)
         claim = claims.get(wheel.name, FileClaims())
         project = canonicalize_name(parse_wheel_filename(wheel.name)[0])
         projects.setdefault(project, []).append(
@@ -186,10 +181,16 @@ class RequestLog:
         return [rng for _, _, rng in self.lines if rng]
 
 
+#: Which byte ranges the test server honours: every single range, only suffix ranges
+#: (``bytes=-N``), or none (it answers 200 with the whole file, as some servers do).
+Ranges = Literal["all", "suffix", "none"]
+
+
 class _Handler(SimpleHTTPRequestHandler):
     """Static files plus PEP 691 negotiation and single byte ranges."""
 
     json_pages = False
+    ranges: Ranges = "all"
     log: RequestLog
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -199,9 +200,9 @@ class _Handler(SimpleHTTPRequestHandler):
         self.log.lines.append(("GET", self.path, self.headers.get("Range")))
         if self.path.endswith("/") and self.path.startswith("/simple/"):
             return self._page()
-        rng = self.headers.get("Range")
-        if rng and rng.startswith("bytes="):
-            return self._range(rng.removeprefix("bytes="))
+        spec = (self.headers.get("Range") or "").removeprefix("bytes=")
+        if spec and (self.ranges == "all" or (self.ranges == "suffix" and spec[0] == "-")):
+            return self._range(spec)
         return super().do_GET()
 
     def _page(self) -> None:
@@ -229,25 +230,30 @@ class _Handler(SimpleHTTPRequestHandler):
 
     def _range(self, spec: str) -> None:
         path = Path(self.translate_path(self.path))
-        data = path.read_bytes()
+        size = path.stat().st_size
         first, _, last = spec.partition("-")
         if first == "":
-            start, end = max(0, len(data) - int(last)), len(data) - 1
+            start, end = max(0, size - int(last)), size - 1
         else:
-            start, end = int(first), min(len(data) - 1, int(last) if last else len(data) - 1)
-        chunk = data[start : end + 1]
+            start, end = int(first), min(size - 1, int(last) if last else size - 1)
+        with path.open("rb") as stream:
+            stream.seek(start)
+            chunk = stream.read(end + 1 - start)
         self.send_response(206)
-        self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
+        self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
         self.send_header("Content-Length", str(len(chunk)))
         self.end_headers()
         self.wfile.write(chunk)
 
 
 @contextmanager
-def serve(root: Path, *, json_pages: bool) -> Iterator[tuple[str, RequestLog]]:
+def serve(
+    root: Path, *, json_pages: bool, ranges: Ranges = "all"
+) -> Iterator[tuple[str, RequestLog]]:
     """Serve ``root`` on 127.0.0.1 (ephemeral port); yields the index URL and the request log."""
     log = RequestLog()
-    handler = type("Handler", (_Handler,), {"json_pages": json_pages, "log": log})
+    settings = {"json_pages": json_pages, "ranges": ranges, "log": log}
+    handler = type("Handler", (_Handler,), settings)
     server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(root)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -256,3 +262,42 @@ def serve(root: Path, *, json_pages: bool) -> Iterator[tuple[str, RequestLog]]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def uv_install_command(
+    *arguments: str, target: Path, triple: str, python: str, cache: Path
+) -> list[str]:
+    """``uv pip install --target`` for another platform (the pinned uv, no user config)."""
+    return [
+        sys.executable,
+        "-m",
+        "uv",
+        "pip",
+        "install",
+        "--no-config",
+        "--target",
+        str(target),
+        "--python-platform",
+        triple,
+        "--python-version",
+        python,
+        "--cache-dir",
+        str(cache),
+        *arguments,
+    ]
+
+
+def lock_arguments(url: str, cache: Path, output: Path, *arguments: str) -> list[str]:
+    """``omniwheel lock`` arguments against the local index (CPython 3.13 targets)."""
+    return [
+        "lock",
+        *arguments,
+        "--python",
+        "3.13",
+        "--index-url",
+        url,
+        "--cache-dir",
+        str(cache),
+        "-o",
+        str(output),
+    ]

@@ -8,13 +8,13 @@ through ``pip download`` (so the user's index and proxy settings apply) into
 
 from __future__ import annotations
 
-import hashlib
-import os
 import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from omniwheel.files import default_cache_dir, file_sha256
 
 
 @dataclass(frozen=True)
@@ -135,13 +135,7 @@ class FetchError(RuntimeError):
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "omniwheel" / "test-wheels"
-
-
-def _sha256(path: Path) -> str:
-    with path.open("rb") as stream:
-        return hashlib.file_digest(stream, "sha256").hexdigest()
+    return default_cache_dir() / "test-wheels"
 
 
 def _download(wheel: RealWheel, into: Path) -> Path:
@@ -183,12 +177,12 @@ def fetch(key: str) -> Path:
 def fetch_wheel(wheel: RealWheel) -> Path:
     """The cached, sha256-checked file for any pinned ``RealWheel``."""
     target = cache_dir() / wheel.filename
-    if target.is_file() and _sha256(target) == wheel.sha256:
+    if target.is_file() and file_sha256(target) == wheel.sha256:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
         downloaded = _download(wheel, Path(scratch))
-        digest = _sha256(downloaded)
+        digest = file_sha256(downloaded)
         if digest != wheel.sha256:
             raise FetchError(
                 f"{wheel.filename} from the index has sha256 {digest}, "

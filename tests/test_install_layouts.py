@@ -6,13 +6,13 @@ import json
 import plistlib
 import shutil
 import subprocess
-import sys
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+import localindex
 from omniwheel.cli.main import main
 
 pytestmark = pytest.mark.network
@@ -38,7 +38,8 @@ def _tree(root: Path) -> list[str]:
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
 
 
-def _install(url: str, tmp_path: Path, *arguments: str) -> dict[str, object]:
+def _install(url: str, tmp_path: Path, *arguments: str) -> Path:
+    """``omniwheel install --json`` from the local index into ``tmp_path/into``; that path."""
     into = tmp_path / "into"
     command = [
         "install",
@@ -52,16 +53,18 @@ def _install(url: str, tmp_path: Path, *arguments: str) -> dict[str, object]:
         *arguments,
     ]
     assert main(command) == 0
-    return {"into": into}
+    return into
 
 
 def test_ios_app_layout_equals_cpython_build_phase(
-    served_index: tuple[str, object], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    served_index: tuple[str, object],
+    real_wheel: Callable[[str], Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """What CPython's testbed ``install_dylib`` makes of markupsafe 3.0.4 (cp313, device)."""
     url, _ = served_index
-    app = tmp_path / "into"
-    _install(
+    app = _install(
         url,
         tmp_path,
         "markupsafe",
@@ -99,8 +102,9 @@ def test_ios_app_layout_equals_cpython_build_phase(
         "MinimumOSVersion": "13.0",
     }
     # The framework binary is the wheel's Mach-O extension module, byte for byte.
-    binary = (app / framework / "markupsafe._speedups").read_bytes()
-    assert binary[:4] == bytes.fromhex("cffaedfe")
+    with zipfile.ZipFile(real_wheel("ios-device")) as archive:
+        extension = archive.read("markupsafe/_speedups.cpython-313-iphoneos.so")
+    assert (app / framework / "markupsafe._speedups").read_bytes() == extension
     assert report["layout"] == "ios-app"
     assert [item["filename"] for item in report["installed"]] == [
         "markupsafe-3.0.4-cp313-cp313-ios_13_0_arm64_iphoneos.whl"
@@ -156,7 +160,7 @@ def test_privacy_manifest_moves_into_the_framework(
 def test_site_packages_matches_uv_target(served_index: tuple[str, object], tmp_path: Path) -> None:
     """The ``site-packages`` layout lays out the same files as ``uv pip install --target``."""
     url, _ = served_index
-    _install(
+    into = _install(
         url,
         tmp_path,
         "jinja2",
@@ -168,43 +172,32 @@ def test_site_packages_matches_uv_target(served_index: tuple[str, object], tmp_p
         "site-packages",
     )
     uv_target = tmp_path / "uv"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "uv",
-            "pip",
-            "install",
-            "--no-config",
-            "--target",
-            str(uv_target),
-            "--python-platform",
-            "aarch64-linux-android",
-            "--python-version",
-            "3.13",
-            "--index-url",
-            url,
-            "--cache-dir",
-            str(tmp_path / "uv-cache"),
-            "jinja2",
-        ],
-        check=True,
-        capture_output=True,
+    command = localindex.uv_install_command(
+        "--index-url",
+        url,
+        "jinja2",
+        target=uv_target,
+        triple="aarch64-linux-android",
+        python="3.13",
+        cache=tmp_path / "uv-cache",
     )
-    ours, theirs = _tree(tmp_path / "into"), _tree(uv_target)
+    subprocess.run(command, check=True, capture_output=True)
+    ours, theirs = _tree(into), _tree(uv_target)
     # uv adds its own lock file and marks the requested project (REQUESTED).
     assert ours == [p for p in theirs if p != ".lock" and not p.endswith("/REQUESTED")]
     for path in ours:
         if not path.endswith(("/RECORD", "/INSTALLER")):
-            assert (tmp_path / "into" / path).read_bytes() == (uv_target / path).read_bytes()
+            assert (into / path).read_bytes() == (uv_target / path).read_bytes()
 
 
 def test_android_layout_keeps_extension_modules(
     served_index: tuple[str, object], tmp_path: Path
 ) -> None:
     url, _ = served_index
-    _install(url, tmp_path, "markupsafe", "--platform", "android-24-arm64_v8a", "--python", "3.13")
-    tree = _tree(tmp_path / "into")
+    into = _install(
+        url, tmp_path, "markupsafe", "--platform", "android-24-arm64_v8a", "--python", "3.13"
+    )
+    tree = _tree(into)
     assert "markupsafe/_speedups.cpython-313-aarch64-linux-android.so" in tree
     assert not any(path.startswith("Frameworks/") for path in tree)
 
@@ -249,25 +242,8 @@ def test_install_from_lock_checks_hashes(
 ) -> None:
     url, _ = served_index
     lock = tmp_path / "pylock.toml"
-    assert (
-        main(
-            [
-                "lock",
-                "jinja2",
-                "--platform",
-                "ios",
-                "--python",
-                "3.13",
-                "--index-url",
-                url,
-                "--cache-dir",
-                str(tmp_path / "cache"),
-                "-o",
-                str(lock),
-            ]
-        )
-        == 0
-    )
+    arguments = localindex.lock_arguments(url, tmp_path / "cache", lock, "jinja2")
+    assert main([*arguments, "--platform", "ios"]) == 0
     into = tmp_path / "app"
     common = [
         "--platform",
@@ -290,3 +266,21 @@ def test_install_from_lock_checks_hashes(
     shutil.rmtree(tmp_path / "c2")
     assert main(["install", "--lock", str(lock), *common]) == 1
     assert "expected 0000" in capsys.readouterr().err
+
+
+def test_lock_and_requirements_together_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A lock says exactly what to install: requirements beside it would be silently lost."""
+    lock = tmp_path / "pylock.toml"
+    lock.write_text('lock-version = "1.0"\ncreated-by = "x"\npackages = []\n')
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("attrs\n")
+    common = ["--platform", "ios", "--python", "3.13", "--into", str(tmp_path / "app")]
+    assert main(["install", str(lock), "-r", str(requirements), *common]) == 2
+    assert capsys.readouterr().err == (
+        f"omniwheel: error: give either a lock ({lock}) or requirements and constraints, not both\n"
+    )
+    assert main(["install", "--lock", str(lock), "attrs", *common]) == 2
+    assert "not both" in capsys.readouterr().err
+    assert not (tmp_path / "app").exists()

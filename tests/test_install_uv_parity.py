@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from email.parser import BytesParser
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 from packaging.tags import Tag
 from packaging.utils import canonicalize_name
 
+import localindex
 from omniwheel.platforms import parse_platform
 from omniwheel.resolve import IndexConfig, Session
 from omniwheel.wheel import WheelFilename
@@ -25,31 +25,18 @@ Choice = tuple[str, str, frozenset[Tag]]
 def _uv_choice(url: str, triple: str, python: str, tmp_path: Path) -> set[Choice]:
     """What uv installed, read back from each dist-info's WHEEL tags."""
     target = tmp_path / f"uv-{triple}-{python}"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "uv",
-            "pip",
-            "install",
-            "--no-config",
-            "--only-binary",
-            ":all:",
-            "--target",
-            str(target),
-            "--python-platform",
-            triple,
-            "--python-version",
-            python,
-            "--index-url",
-            url,
-            "--cache-dir",
-            str(tmp_path / "uv-cache"),
-            *REQUIREMENTS,
-        ],
-        check=True,
-        capture_output=True,
+    command = localindex.uv_install_command(
+        "--only-binary",
+        ":all:",
+        "--index-url",
+        url,
+        *REQUIREMENTS,
+        target=target,
+        triple=triple,
+        python=python,
+        cache=tmp_path / "uv-cache",
     )
+    subprocess.run(command, check=True, capture_output=True)
     chosen = set()
     for wheel_file in target.glob("*.dist-info/WHEEL"):
         info = BytesParser().parsebytes(wheel_file.read_bytes())

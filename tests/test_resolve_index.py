@@ -17,7 +17,13 @@ from packaging.version import Version
 import localindex
 from omniwheel.errors import OmniwheelError
 from omniwheel.platforms import parse_platform
-from omniwheel.resolve import IndexConfig, IndexStrategy, Session, pip_index_config
+from omniwheel.resolve import (
+    IndexConfig,
+    IndexStrategy,
+    Session,
+    locked_wheels,
+    pip_index_config,
+)
 from omniwheel.resolve.candidates import ProjectFiles
 from omniwheel.resolve.http import FetchError, HttpClient
 from omniwheel.resolve.metadata import MetadataFetcher
@@ -141,7 +147,8 @@ def test_metadata_by_range_requests(served_index: tuple[str, object], tmp_path: 
         )
         before = len(log.lines)
         metadata = MetadataFetcher(http, tmp_path).metadata(file)
-        assert not http.cached_file(file.filename, file.sha256, file.url).exists()
+        assert file.sha256 is not None
+        assert not http.cached_file(file.filename, file.sha256).exists()
     requests = log.lines[before:]
     assert [path for _, path, _ in requests] == [f"/files/{file.filename}"] * len(requests)
     assert 1 <= len(requests) <= 3 and all(rng for _, _, rng in requests)
@@ -229,7 +236,7 @@ def test_sdists_are_listed_and_their_pkg_info_read(tmp_path: Path) -> None:
         project = ProjectFiles(tuple(files), parse_platform("pyodide-2025.0"))
         [sdist] = project.sdists[Version("3.0.3")]
         metadata = session.metadata.metadata(sdist)
-        downloaded = session.http.cached_file(sdist.filename, sdist.sha256, sdist.url)
+        downloaded = session.http.cached_file(sdist.filename, MARKUPSAFE_SDIST_SHA256)
     assert (sdist.filename, sdist.sha256) == ("markupsafe-3.0.3.tar.gz", MARKUPSAFE_SDIST_SHA256)
     assert set(project.sdists) <= project.all_versions
     assert (metadata.name, str(metadata.version)) == ("MarkupSafe", "3.0.3")
@@ -248,3 +255,85 @@ def test_sdist_without_pkg_info_is_refused(tmp_path: Path) -> None:
         [sdist] = Sources(IndexConfig((), (str(archive.parent),)), http).files("bare")
         with pytest.raises(OmniwheelError, match=r"bare-1.0.tar.gz: no <name>-<version>/PKG-INFO"):
             MetadataFetcher(http, tmp_path).metadata(sdist)
+
+
+def _attrs_index(root: Path) -> tuple[Path, str]:
+    """An index serving only attrs (its real wheel); the wheel's path and its pinned sha256."""
+    attrs = next(w for w in localindex.INDEX_WHEELS if w.filename.startswith("attrs"))
+    wheel = localindex.realwheels.fetch_wheel(attrs)
+    localindex.build_index(root, [wheel])
+    return wheel, attrs.sha256
+
+
+def test_unhashed_file_is_downloaded_once(tmp_path: Path) -> None:
+    """A file listed without a hash is fetched once: locking hashes it into the cache under
+    that sha256, where the install finds it; a cache entry that rotted is fetched again."""
+    root = tmp_path / "idx"
+    wheel, sha256 = _attrs_index(root)
+    page = root / "simple" / "attrs" / "index.html"
+    page.write_text(page.read_text().replace(f"#sha256={sha256}", ""))
+    platform = parse_platform("ios", python="3.13")
+    whole = f"/files/{wheel.name}", None
+    with (
+        localindex.serve(root, json_pages=False) as (url, log),
+        Session(IndexConfig((url,)), cache_dir=tmp_path / "cache") as session,
+    ):
+        assert session.sources.files("attrs")[0].sha256 is None
+        lock, _ = session.lock(["attrs"], [platform], lock_dir=tmp_path)
+        [locked] = locked_wheels(lock, platform, tmp_path)
+        assert locked.sha256 == sha256
+        [path] = session.downloader.fetch_all([locked])
+        assert [(p, r) for _, p, r in log.lines].count(whole) == 1
+        assert path == session.http.cached_file(wheel.name, sha256)
+        path.write_bytes(b"rotten")
+        assert session.downloader.fetch(locked) == path
+        assert [(p, r) for _, p, r in log.lines].count(whole) == 2
+    assert path.read_bytes() == wheel.read_bytes()
+
+
+def test_server_ignoring_ranges_sends_the_wheel_once(tmp_path: Path) -> None:
+    """A server that answers a range request with the whole wheel (200): METADATA is read
+    from the wheel streamed into the cache, and the install takes it from there."""
+    root = tmp_path / "idx"
+    wheel, sha256 = _attrs_index(root)
+    with (
+        localindex.serve(root, json_pages=True, ranges="none") as (url, log),
+        Session(IndexConfig((url,)), cache_dir=tmp_path / "cache") as session,
+    ):
+        [file] = session.sources.files("attrs")
+        before = len(log.lines)
+        metadata = session.metadata.metadata(file)
+        assert log.lines[before:] == [("GET", f"/files/{wheel.name}", "bytes=-65536")]
+        cached = session.http.cached_file(wheel.name, sha256)
+        assert cached.read_bytes() == wheel.read_bytes()
+        platform = parse_platform("ios", python="3.13")
+        lock, _ = session.lock(["attrs"], [platform], lock_dir=tmp_path)
+        assert session.downloader.fetch_all(locked_wheels(lock, platform, tmp_path)) == [cached]
+        assert len(log.lines) == before + 1
+    with Wheel.open(wheel) as opened:
+        assert (metadata.name, metadata.version) == (opened.metadata.name, opened.metadata.version)
+
+
+def test_range_reader_falls_back_when_a_later_range_is_ignored(
+    make_wheel: Callable[..., Path], tmp_path: Path
+) -> None:
+    """The zip tail came as a range, the METADATA member's range as the whole file (200):
+    METADATA is read from that file, not from a short or missing range."""
+    metadata = b"Metadata-Version: 2.4\nName: big\nVersion: 1.0\nRequires-Dist: attrs>=23\n"
+    wheel = make_wheel(
+        "big-1.0-py3-none-any.whl",
+        {"big-1.0.dist-info/METADATA": metadata, "big/blob.bin": os.urandom(300_000)},
+    )
+    root = tmp_path / "idx"
+    localindex.build_index(root, [wheel])
+    with (
+        localindex.serve(root, json_pages=True, ranges="suffix") as (url, log),
+        HttpClient(tmp_path / "cache") as http,
+    ):
+        file = Sources(IndexConfig((url,)), http).files("big")[0]
+        parsed = MetadataFetcher(http, tmp_path / "meta").metadata(file)
+        assert file.sha256 is not None
+        assert http.cached_file(file.filename, file.sha256).read_bytes() == wheel.read_bytes()
+    assert [str(r) for r in parsed.requires_dist or []] == ["attrs>=23"]
+    ranges = log.ranges()
+    assert len(ranges) == 2 and ranges[0] == "bytes=-65536" and not ranges[1].startswith("-")

@@ -89,22 +89,34 @@ def test_no_wheel_error_names_platforms_and_parent(
 
 def test_missing_project_and_version(served_index: tuple[str, object], tmp_path: Path) -> None:
     url, _ = served_index
-    with pytest.raises(ResolutionError, match=r"^no-such-project: no such project on http"):
+    with pytest.raises(ResolutionError) as caught:
         _resolve(url, ["no-such-project"], "ios", tmp_path)
-    with pytest.raises(
-        ResolutionError,
-        match=r"no version of jinja2 satisfies jinja2>=4 "
-        r"\(requested\); the newest are 3\.1\.6",
-    ):
+    assert str(caught.value) == (
+        f"no-such-project: no such project on {url} or in find-links (no-such-project (requested))"
+    )
+    with pytest.raises(ResolutionError) as caught:
         _resolve(url, ["jinja2>=4"], "ios", tmp_path)
-    with pytest.raises(ResolutionError, match=r"markupsafe 3\.0\.4: no wheel"):
+    assert str(caught.value) == (
+        "no version of jinja2 satisfies jinja2>=4 (requested); the newest are 3.1.6"
+    )
+    with pytest.raises(ResolutionError) as caught:
         _resolve(url, ["jinja2"], "ios", tmp_path, python="3.12")
+    assert str(caught.value) == (
+        "markupsafe 3.0.4: no wheel for ios-13.0-arm64-iphoneos (CPython 3.12); available: "
+        "android_24_arm64_v8a, android_24_x86_64, ios_13_0_arm64_iphoneos, "
+        "ios_13_0_arm64_iphonesimulator (for this platform only cp313, cp314); "
+        "MarkupSafe>=2.0 (required by jinja2 3.1.6)"
+    )
 
 
 def test_constraints_apply(served_index: tuple[str, object], tmp_path: Path) -> None:
     url, _ = served_index
-    with pytest.raises(ResolutionError, match="no version of markupsafe"):
+    with pytest.raises(ResolutionError) as caught:
         _resolve(url, ["jinja2"], "ios", tmp_path, constraints=("markupsafe<3",))
+    assert str(caught.value) == (
+        "no version of markupsafe satisfies MarkupSafe>=2.0 (required by jinja2 3.1.6) "
+        "and markupsafe<3 (constraint); the newest are 3.0.4"
+    )
 
 
 def test_yanked_and_requires_python_claims(tmp_path: Path) -> None:
@@ -120,15 +132,22 @@ def test_yanked_and_requires_python_claims(tmp_path: Path) -> None:
     }
     simple = localindex.build_index(tmp_path / "idx", wheels, claims)
     index = simple.as_uri()
-    with pytest.raises(ResolutionError, match="markupsafe"):
+    with pytest.raises(ResolutionError) as caught:
         _resolve(index, ["jinja2"], "ios", tmp_path, python="3.13")
+    assert str(caught.value) == (
+        "markupsafe 3.0.4 for ios-13.0-arm64-iphoneos (CPython 3.13): only yanked files (bad); "
+        "pin markupsafe==3.0.4 to use one; MarkupSafe>=2.0 (required by jinja2 3.1.6)"
+    )
     pinned = _resolve(index, ["jinja2", "markupsafe==3.0.4"], "ios", tmp_path, python="3.13")
     assert pinned["markupsafe"] == "markupsafe-3.0.4-cp313-cp313-ios_13_0_arm64_iphoneos.whl"
     assert _resolve(index, ["attrs"], "pyodide-2025.0", tmp_path) == {
         "attrs": "attrs-26.1.0-py3-none-any.whl"
     }
-    with pytest.raises(ResolutionError, match="attrs"):
+    with pytest.raises(ResolutionError) as caught:
         _resolve(index, ["attrs"], "pyodide-2024.0", tmp_path)
+    assert str(caught.value) == (
+        "attrs 26.1.0: Requires-Python >=3.13 excludes CPython 3.12; attrs (requested)"
+    )
 
 
 def test_markers_and_extras_use_the_target(make_wheel: Callable[..., Path], tmp_path: Path) -> None:

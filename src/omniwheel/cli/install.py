@@ -21,17 +21,17 @@ from rich.progress import (
 from omniwheel.cli.options import add_json, add_python
 from omniwheel.cli.output import console, emit_json, errors, table
 from omniwheel.errors import UsageError
-from omniwheel.install import DEFAULT_LAYOUT, LAYOUTS, InstallReport, LayoutOptions
-from omniwheel.install.run import install_lock
+from omniwheel.install import LAYOUTS, InstallReport, LayoutOptions, layout_for
+from omniwheel.install.run import install_wheels
 from omniwheel.platforms import Platform, PythonTarget, parse_platform
 from omniwheel.resolve import (
     IndexStrategy,
     RequirementSet,
     Session,
+    locked_wheels,
     pip_index_config,
     read_lock,
     read_requirements,
-    select_wheels,
     write_lock,
 )
 from omniwheel.resolve.download import Progress as ProgressCallback
@@ -152,13 +152,13 @@ def register(commands: Any) -> None:
     install.set_defaults(run=run_install)
 
 
-def _requirement_set(args: argparse.Namespace) -> RequirementSet:
+def _requirement_set(args: argparse.Namespace, packages: list[str]) -> RequirementSet:
     wanted = RequirementSet()
     for path in args.requirement:
         read_requirements(Path(path), wanted)
     for path in args.constraint:
         read_requirements(Path(path), wanted, constraint=True)
-    for text in args.packages:
+    for text in packages:
         if text.endswith(".whl") and Path(text).is_file():
             parsed = WheelFilename.parse(text)
             wanted.find_links.append(text)
@@ -212,7 +212,7 @@ def _lock_json(lock: Pylock, path: Path, platforms: list[Platform]) -> dict[str,
 
 
 def run_lock(args: argparse.Namespace) -> int:
-    wanted = _requirement_set(args)
+    wanted = _requirement_set(args, args.packages)
     if not wanted.requirements:
         raise UsageError("nothing to lock: give requirements or -r FILE")
     platforms = _platforms(args, args.platform)
@@ -234,10 +234,11 @@ def run_lock(args: argparse.Namespace) -> int:
 
 
 @contextmanager
-def _progress(enabled: bool) -> Iterator[tuple[ProgressCallback | None, Any]]:
-    """A download bar on stderr for people; nothing for --json or when piped."""
+def _progress(enabled: bool, total: int | None) -> Iterator[ProgressCallback | None]:
+    """A download bar on stderr for people (``total`` bytes, if known); nothing for --json
+    or when piped."""
     if not enabled or not sys.stderr.isatty():
-        yield None, None
+        yield None
         return
     with Progress(
         TextColumn("downloading"),
@@ -247,24 +248,28 @@ def _progress(enabled: bool) -> Iterator[tuple[ProgressCallback | None, Any]]:
         console=errors,
         transient=True,
     ) as bar:
-        task = bar.add_task("download", total=None)
-        yield (lambda size: bar.advance(task, size)), (bar, task)
+        task = bar.add_task("download", total=total)
+        yield lambda size: bar.advance(task, size)
+
+
+def _lock_argument(args: argparse.Namespace) -> tuple[Path | None, list[str]]:
+    """The lock to install (``--lock``, or a lone ``pylock.toml`` argument) and the
+    requirements given as arguments."""
+    packages: list[str] = args.packages
+    if args.lock is None and len(packages) == 1 and is_valid_pylock_path(Path(packages[0])):
+        return Path(packages[0]), []
+    return args.lock, packages
 
 
 def run_install(args: argparse.Namespace) -> int:
     platform = parse_platform(args.platform, python=args.python)
-    layout = LAYOUTS[args.layout or DEFAULT_LAYOUT.get(platform.family.name, "site-packages")]
-    layout.check_platform(platform)
-    wanted = _requirement_set(args)
-    lock_path: Path | None = args.lock
-    if (
-        lock_path is None
-        and len(args.packages) == 1
-        and is_valid_pylock_path(Path(args.packages[0]))
-    ):
-        lock_path, wanted.requirements = Path(args.packages[0]), []
-    if lock_path is not None and wanted.requirements:
-        raise UsageError("give either a lock (--lock) or requirements, not both")
+    layout = layout_for(platform, args.layout)
+    lock_path, packages = _lock_argument(args)
+    wanted = _requirement_set(args, packages)
+    if lock_path is not None and (wanted.requirements or wanted.constraints):
+        raise UsageError(
+            f"give either a lock ({lock_path}) or requirements and constraints, not both"
+        )
     if lock_path is None and not wanted.requirements:
         raise UsageError("nothing to install: give requirements, -r FILE or --lock pylock.toml")
     with _session(args, wanted) as session:
@@ -275,14 +280,12 @@ def run_install(args: argparse.Namespace) -> int:
             lock, _ = session.lock(
                 wanted.requirements, [platform], constraints=wanted.constraints, lock_dir=lock_dir
             )
-        with _progress(not args.json) as (advance, bar):
-            if bar is not None:
-                sizes = [wheel.size for _, wheel in select_wheels(lock, platform)]
-                if all(size is not None for size in sizes):
-                    bar[0].update(bar[1], total=sum(size or 0 for size in sizes))
-            report = install_lock(
-                lock,
-                lock_dir,
+        wheels = locked_wheels(lock, platform, lock_dir)
+        sizes = [wheel.size for wheel in wheels]
+        total = None if None in sizes else sum(size or 0 for size in sizes)
+        with _progress(not args.json, total) as advance:
+            report = install_wheels(
+                wheels,
                 platform,
                 session.downloader,
                 layout,

@@ -15,6 +15,7 @@ from omniwheel.install.base import (
 from omniwheel.install.ios_app import IOSAppLayout
 from omniwheel.install.pyodide import PyodideLayout
 from omniwheel.install.site_packages import AndroidLayout, SitePackagesLayout
+from omniwheel.platforms import Platform
 
 LAYOUTS: dict[str, Layout] = {
     layout.name: layout
@@ -23,6 +24,15 @@ LAYOUTS: dict[str, Layout] = {
 
 #: The layout an install uses when ``--layout`` is not given, by platform family.
 DEFAULT_LAYOUT = {"ios": "ios-app", "android": "android", "emscripten": "pyodide"}
+
+
+def layout_for(platform: Platform, name: str | None = None) -> Layout:
+    """The layout ``name`` (default: the platform family's), refused with a ``UsageError``
+    unless it serves ``platform``: checked before any resolving or downloading."""
+    layout = LAYOUTS[name or DEFAULT_LAYOUT.get(platform.family.name, "site-packages")]
+    layout.check_platform(platform)
+    return layout
+
 
 __all__ = [
     "DEFAULT_LAYOUT",
@@ -37,4 +47,5 @@ __all__ = [
     "PyodideLayout",
     "SitePackagesLayout",
     "check_for_target",
+    "layout_for",
 ]

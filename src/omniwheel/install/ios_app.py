@@ -19,7 +19,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from omniwheel.files import atomic_output
+from omniwheel.files import write_atomic
 from omniwheel.install.base import InstallItem, InstallReport, Layout, LayoutOptions
 from omniwheel.install.site_packages import install_all, installed_files
 from omniwheel.platforms import Platform, parse_platform, supported_tags
@@ -40,12 +40,6 @@ def module_name(relative: str) -> str:
     return ".".join([*directory.split("/"), stem]) if directory else stem
 
 
-def _write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_output(path) as stream:
-        stream.write(data)
-
-
 def _extension_modules(packages: Path, name: str) -> list[str]:
     """The ``.so`` files (relative to ``packages``) an installed project's RECORD lists."""
     rows = installed_files(packages, name).values()
@@ -57,7 +51,8 @@ def _minimum_ios(wheel_filename: str, platform: Platform) -> str:
     tags = supported_tags(platform, WheelFilename.parse(wheel_filename).tags)
     ios_tags = [tag.platform for tag in tags if tag.platform != "any"]
     min_os = parse_platform(ios_tags[0]).min_os if ios_tags else platform.min_os
-    return format_version(min_os or (13, 0))
+    assert min_os is not None, "iOS platforms always carry a minimum version"
+    return format_version(min_os)
 
 
 class IOSAppLayout(Layout):
@@ -76,8 +71,8 @@ class IOSAppLayout(Layout):
             self._unframe(into, packages, item.wheel.name)
         install_all(items, platform, packages)
         for item in items:
+            minimum = _minimum_ios(item.wheel.filename, platform)
             for relative in _extension_modules(packages, item.wheel.name):
-                minimum = _minimum_ios(item.wheel.filename, platform)
                 report.created += self._frame(into, packages, relative, minimum, platform, options)
         return report
 
@@ -114,10 +109,10 @@ class IOSAppLayout(Layout):
             "CFBundleSupportedPlatforms": [settings["supported_platforms"][platform.variant]],
             "MinimumOSVersion": minimum_ios,
         }
-        _write(into / framework / "Info.plist", plistlib.dumps(info, fmt=plistlib.FMT_XML))
+        write_atomic(into / framework / "Info.plist", plistlib.dumps(info, fmt=plistlib.FMT_XML))
         extension.replace(into / binary)
-        _write(fwork, f"{binary}\n".encode())
-        _write(into / framework / f"{module}.origin", f"{fwork_in_bundle}\n".encode())
+        write_atomic(fwork, f"{binary}\n".encode())
+        write_atomic(into / framework / f"{module}.origin", f"{fwork_in_bundle}\n".encode())
         made = [f"{framework}/Info.plist", binary, fwork_in_bundle, f"{framework}/{module}.origin"]
         privacy = extension.parent / f"{extension.name.split('.', 1)[0]}.xcprivacy"
         if privacy.is_file():

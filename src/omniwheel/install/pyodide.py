@@ -10,15 +10,14 @@ is copied here.
 from __future__ import annotations
 
 import json
-import posixpath
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from omniwheel.files import atomic_output
+from omniwheel.files import write_atomic
 from omniwheel.install.base import InstallItem, InstallReport, Layout, LayoutOptions
-from omniwheel.platforms import Platform
+from omniwheel.platforms import Platform, marker_environment
 from omniwheel.platforms.data import format_version
 from omniwheel.wheel import Wheel
 
@@ -67,7 +66,7 @@ def lock_info(platform: Platform, pyodide_version: str | None) -> dict[str, str]
         "abi_version": platform.abi or "",
         "arch": platform.arch,
         "platform": f"emscripten_{emscripten}",
-        "python": f"{platform.python.dotted}.0",
+        "python": marker_environment(platform)["python_full_version"],
     }
     if pyodide_version is not None:
         info["version"] = pyodide_version
@@ -97,8 +96,7 @@ class PyodideLayout(Layout):
             "info": lock_info(platform, options.pyodide_version),
             "packages": dict(sorted(packages.items())),
         }
-        with atomic_output(lock_path) as stream:
-            stream.write((json.dumps(document, indent=2) + "\n").encode())
+        write_atomic(lock_path, (json.dumps(document, indent=2) + "\n").encode())
         report = InstallReport(self.name, into, platform, list(items))
-        report.created.append(posixpath.basename(LOCK_FILE))
+        report.created.append(LOCK_FILE)
         return report

@@ -1,10 +1,9 @@
-"""An install from a lock: select for the target, fetch and hash-check, check, lay out."""
+"""An install of locked wheels: fetch and hash-check, check for the target, lay out."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-
-from packaging.pylock import Pylock
 
 from omniwheel.install.base import (
     InstallItem,
@@ -15,12 +14,11 @@ from omniwheel.install.base import (
 )
 from omniwheel.platforms import Platform
 from omniwheel.resolve.download import Downloader, Progress
-from omniwheel.resolve.lock import locked_wheels
+from omniwheel.resolve.lock import LockedWheel
 
 
-def install_lock(
-    lock: Pylock,
-    lock_dir: Path,
+def install_wheels(
+    wheels: Sequence[LockedWheel],
     platform: Platform,
     downloader: Downloader,
     layout: Layout,
@@ -28,9 +26,9 @@ def install_lock(
     options: LayoutOptions | None = None,
     progress: Progress | None = None,
 ) -> InstallReport:
-    """Install exactly what ``lock`` selects for ``platform`` (every hash and binary checked)."""
-    layout.check_platform(platform)
-    wheels = locked_wheels(lock, platform, lock_dir)
+    """Install exactly ``wheels`` (``locked_wheels`` of a lock for ``platform``), every hash
+    and binary checked, in ``layout`` (from ``layout_for``, which checks it serves the
+    platform)."""
     paths = downloader.fetch_all(wheels, progress)
     items = [InstallItem(wheel, path) for wheel, path in zip(wheels, paths, strict=True)]
     check_for_target(items, platform)

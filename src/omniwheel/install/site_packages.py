@@ -7,7 +7,6 @@ byte-compiled: the host's bytecode is not the target's.
 
 from __future__ import annotations
 
-import csv
 import posixpath
 import shutil
 import zipfile
@@ -23,6 +22,7 @@ from packaging.utils import canonicalize_name
 
 from omniwheel.install.base import InstallItem, InstallReport, Layout, LayoutOptions
 from omniwheel.platforms import Platform
+from omniwheel.wheel import Record
 
 if TYPE_CHECKING:  # a typing-only alias in installer
     from installer.scripts import LauncherKind
@@ -53,8 +53,8 @@ def installed_files(target: Path, name: str) -> dict[Path, list[str]]:
         record = dist_info / "RECORD"
         rows: list[str] = []
         if record.is_file():
-            with record.open(newline="", encoding="utf-8") as stream:
-                rows = [row[0] for row in csv.reader(stream) if row]
+            parsed = Record.parse(record.read_bytes(), wheel=str(dist_info), member="RECORD")
+            rows = [entry.path for entry in parsed]
         found[dist_info] = rows
     return found
 
@@ -80,7 +80,7 @@ def _scheme(target: Path, name: str) -> dict[str, str]:
     }
 
 
-def _make_parents(path: Path, data_dir: str, scheme: dict[str, str]) -> None:
+def _make_parents(names: list[str], data_dir: str, scheme: dict[str, str]) -> None:
     """Create every directory the wheel writes into, before any thread writes.
 
     installer creates a missing parent with a check-then-mkdir, which two threads
@@ -88,8 +88,6 @@ def _make_parents(path: Path, data_dir: str, scheme: dict[str, str]) -> None:
     """
     data_dir = f"{data_dir}/"
     parents = {scheme["scripts"]}
-    with zipfile.ZipFile(path) as archive:
-        names = archive.namelist()
     for name in names:
         if name.endswith("/"):
             continue
@@ -114,8 +112,9 @@ def install_wheel(item: InstallItem, platform: Platform, target: Path) -> None:
         script_kind=_script_kind(platform),
         bytecode_optimization_levels=(),
     )
-    with WheelFile.open(item.path) as source:
-        _make_parents(item.path, source.data_dir, scheme)
+    with zipfile.ZipFile(item.path) as archive:
+        source = WheelFile(archive)
+        _make_parents(archive.namelist(), source.data_dir, scheme)
         install(source, destination, additional_metadata={"INSTALLER": _INSTALLER})
 
 

@@ -53,37 +53,54 @@ class ProjectFiles:
             return False  # pip, too, skips files whose Requires-Python it cannot parse
 
     @cached_property
+    def _parsed(self) -> list[tuple[IndexFile, WheelFilename]]:
+        """Every file with a parsable wheel name, each name parsed once."""
+        parsed = []
+        for file in self.files:
+            if file.filename.endswith(".whl"):
+                try:
+                    parsed.append((file, WheelFilename.parse(file.filename)))
+                except WheelError:
+                    continue
+        return parsed
+
+    @cached_property
     def wheels(self) -> dict[Version, list[WheelFilename]]:
         """Every parsable wheel by version, compatible or not (for error messages)."""
         found: dict[Version, list[WheelFilename]] = {}
-        for file in self.files:
-            if not file.filename.endswith(".whl"):
-                continue
-            try:
-                parsed = WheelFilename.parse(file.filename)
-            except WheelError:
-                continue
+        for _, parsed in self._parsed:
             found.setdefault(parsed.version, []).append(parsed)
         return found
 
     @cached_property
-    def choices(self) -> dict[Version, list[WheelChoice]]:
-        """Version -> the wheels the target accepts, best first."""
+    def _tag_matches(self) -> list[WheelChoice]:
+        """The wheels whose tags the target accepts, whatever their Requires-Python."""
         ranks: dict[Tag, int] = tag_priorities(self.platform)
-        found: dict[Version, list[WheelChoice]] = {}
-        for file in self.files:
-            if not file.filename.endswith(".whl") or not self.python_ok(file):
-                continue
-            try:
-                parsed = WheelFilename.parse(file.filename)
-            except WheelError:
-                continue
+        matches = []
+        for file, parsed in self._parsed:
             rank = min((ranks[tag] for tag in parsed.tags if tag in ranks), default=None)
             if rank is not None:
-                found.setdefault(parsed.version, []).append(WheelChoice(file, parsed, rank))
+                matches.append(WheelChoice(file, parsed, rank))
+        return matches
+
+    @cached_property
+    def choices(self) -> dict[Version, list[WheelChoice]]:
+        """Version -> the wheels the target accepts (tags and Requires-Python), best first."""
+        found: dict[Version, list[WheelChoice]] = {}
+        for choice in self._tag_matches:
+            if self.python_ok(choice.file):
+                found.setdefault(choice.filename.version, []).append(choice)
         for choices in found.values():
             choices.sort(key=lambda choice: choice.sort_key)
         return found
+
+    def python_excluded(self, version: Version) -> list[IndexFile]:
+        """Wheels of ``version`` the target's tags accept but their Requires-Python refuses."""
+        return [
+            choice.file
+            for choice in self._tag_matches
+            if choice.filename.version == version and not self.python_ok(choice.file)
+        ]
 
     @cached_property
     def sdists(self) -> dict[Version, list[IndexFile]]:

@@ -23,23 +23,28 @@ class Downloader:
         self.workers = workers
 
     def sha256(self, file: IndexFile) -> str:
-        """The file's sha256: from the index, else computed (downloading a remote file)."""
+        """The file's sha256: from the index, else computed (a remote file is downloaded
+        into the cache under that digest, where the install finds it)."""
         if file.sha256:
             return file.sha256
         path = local_path(file.url)
         if path is None:
-            path = self.http.download(file.url, file.filename, None)
+            return self.http.sha256_of(file.url, file.filename)
         return file_sha256(path)
 
     def fetch(self, wheel: LockedWheel, progress: Progress | None = None) -> Path:
-        """The wheel on local disk, its bytes matching the lock's sha256 (else ``FetchError``)."""
+        """The wheel on local disk, its bytes matching the lock's sha256 (else ``FetchError``).
+
+        A download is checked while it streams (and a cache hit re-hashed) by the
+        HTTP client; a local file is hashed here.
+        """
         path = local_path(wheel.location)
         if path is None:
-            path = self.http.download(wheel.location, wheel.filename, wheel.sha256, progress)
-        elif progress is not None:
-            progress(path.stat().st_size if path.is_file() else 0)
+            return self.http.download(wheel.location, wheel.filename, wheel.sha256, progress)
         if not path.is_file():
             raise FetchError(f"{wheel.filename}: {path} does not exist (the lock points there)")
+        if progress is not None:
+            progress(path.stat().st_size)
         digest = file_sha256(path)
         if digest != wheel.sha256:
             raise FetchError(

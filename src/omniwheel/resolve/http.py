@@ -2,7 +2,8 @@
 
 Index pages are cached with their validators (ETag, Last-Modified) and reused
 without a request while ``Cache-Control: max-age`` says they are fresh; files
-are cached by their sha256, which never changes for a published file.
+are cached by their sha256 (a file listed unhashed is filed under the digest it
+turns out to have), which never changes for a published file.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import hashlib
 import json
 import re
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +22,7 @@ import httpx
 
 from omniwheel import __version__
 from omniwheel.errors import OmniwheelError
-from omniwheel.files import atomic_output, write_atomic
+from omniwheel.files import atomic_output, file_sha256, write_atomic
 
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 _CHUNK = 1 << 16
@@ -29,6 +31,14 @@ _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*(\d+)", re.IGNORECASE)
 
 class FetchError(OmniwheelError):
     """A URL that could not be fetched (after retries), or a file whose hash is wrong."""
+
+
+@dataclass(frozen=True)
+class ByteRange:
+    """Part of a remote file, and the whole file's size (from Content-Range)."""
+
+    data: bytes
+    total: int
 
 
 @dataclass(frozen=True)
@@ -70,6 +80,8 @@ class HttpClient:
         self.backoff = backoff
         self._pages = cache_dir / "http"
         self._files = cache_dir / "files"
+        #: The sha256 of each file fetched in this run, by URL (for files listed unhashed).
+        self._digests: dict[str, str] = {}
         self._client = httpx.Client(
             follow_redirects=True,
             timeout=timeout,
@@ -157,25 +169,34 @@ class HttpClient:
         }
         write_atomic(meta_path, json.dumps(meta).encode())
 
-    def get_range(self, url: str, start: int, end: int | None) -> tuple[bytes, int | None]:
+    def get_range(
+        self, url: str, start: int, end: int | None, filename: str, sha256: str | None
+    ) -> ByteRange | Path:
         """Bytes ``start..end`` (inclusive), or the last ``-start`` bytes when ``end`` is None.
 
-        Returns the bytes and the file's total size from Content-Range; a server that
-        ignores ranges answers 200 with the whole file, returned with total ``None``.
+        A server that ignores ranges answers 200 with the whole file: it is streamed
+        into the cache (as ``download`` would) and its path returned instead.
         """
         spec = f"bytes={start}" if end is None else f"bytes={start}-{end}"
-        response = self._request("GET", url, {"Range": spec, "Accept-Encoding": "identity"})
-        if response.status_code == 200:
-            return response.content, None
-        if response.status_code != 206:
-            raise FetchError(f"{url} answered HTTP {response.status_code} to a range request")
-        total = response.headers.get("content-range", "").rpartition("/")[2]
-        return response.content, int(total) if total.isdigit() else None
+        headers = {"Range": spec, "Accept-Encoding": "identity"}
+        response = self._request("GET", url, headers, stream=True)
+        try:
+            if response.status_code == 200:
+                return self._save(response, url, filename, sha256, None)[0]
+            if response.status_code != 206:
+                raise FetchError(f"{url} answered HTTP {response.status_code} to a range request")
+            total = response.headers.get("content-range", "").rpartition("/")[2]
+            if not total.isdigit():
+                raise FetchError(f"{url} answered a range request without the file's size")
+            return ByteRange(response.read(), int(total))
+        except httpx.TransportError as exc:
+            raise FetchError(f"range request to {url} broke off: {exc}") from exc
+        finally:
+            response.close()
 
-    def cached_file(self, filename: str, sha256: str | None, url: str) -> Path:
-        """Where a downloaded file lives in the cache (content-addressed when hashed)."""
-        folder = sha256 if sha256 else "url-" + _key(url)
-        return self._files / folder[:2] / folder / filename
+    def cached_file(self, filename: str, sha256: str) -> Path:
+        """Where a downloaded file lives in the cache: under its sha256."""
+        return self._files / sha256[:2] / sha256 / filename
 
     def download(
         self,
@@ -184,38 +205,68 @@ class HttpClient:
         sha256: str | None,
         progress: Callable[[int], None] | None = None,
     ) -> Path:
-        """The file from the cache, or fetched (streamed, sha256-checked) into it."""
-        target = self.cached_file(filename, sha256, url)
-        if target.is_file():
-            if progress is not None:
-                progress(target.stat().st_size)
-            return target
-        target.parent.mkdir(parents=True, exist_ok=True)
-        hasher = hashlib.sha256()
+        """The file from the cache (re-hashed: a cache can rot), or fetched (streamed,
+        sha256-checked while it arrives) into it."""
+        sha256 = sha256 or self._digests.get(url)
+        if sha256 is not None:
+            cached = self.cached_file(filename, sha256)
+            if cached.is_file() and file_sha256(cached) == sha256:
+                if progress is not None:
+                    progress(cached.stat().st_size)
+                return cached
+        return self._fetch(url, filename, sha256, progress)[0]
+
+    def sha256_of(self, url: str, filename: str) -> str:
+        """The sha256 of a file its index lists unhashed: fetched once into the cache."""
+        known = self._digests.get(url)
+        if known is not None and self.cached_file(filename, known).is_file():
+            return known
+        return self._fetch(url, filename, None, None)[1]
+
+    def _fetch(
+        self,
+        url: str,
+        filename: str,
+        sha256: str | None,
+        progress: Callable[[int], None] | None,
+    ) -> tuple[Path, str]:
         response = self._request("GET", url, {"Accept-Encoding": "identity"}, stream=True)
         try:
             if response.status_code != 200:
                 raise FetchError(f"{url} answered HTTP {response.status_code}; expected 200")
-            with atomic_output(target) as handle:
-                for chunk in response.iter_raw(_CHUNK):
-                    hasher.update(chunk)
-                    handle.write(chunk)
-                    if progress is not None:
-                        progress(len(chunk))
-                if sha256 is not None and hasher.hexdigest() != sha256:
-                    raise FetchError(
-                        f"{filename} from {url} has sha256 {hasher.hexdigest()}, expected "
-                        f"{sha256}: refusing a file that changed or was corrupted"
-                    )
+            return self._save(response, url, filename, sha256, progress)
         except httpx.TransportError as exc:
             raise FetchError(f"download of {url} broke off: {exc}") from exc
         finally:
             response.close()
-        return target
 
-    def store_file(self, filename: str, sha256: str, data: bytes) -> Path:
-        """Keep a whole file fetched for another reason (a range request answered in full)."""
-        target = self.cached_file(filename, sha256, "")
-        if hashlib.sha256(data).hexdigest() == sha256 and not target.is_file():
-            write_atomic(target, data)
-        return target
+    def _save(
+        self,
+        response: httpx.Response,
+        url: str,
+        filename: str,
+        sha256: str | None,
+        progress: Callable[[int], None] | None,
+    ) -> tuple[Path, str]:
+        """Stream a 200 response's body into the cache, hashing it on the way; the file is
+        filed under the sha256 it turned out to have (checked against ``sha256`` if known)."""
+        hasher = hashlib.sha256()
+        staging = self._files / "incoming" / f"{uuid.uuid4().hex}-{filename}"
+        staging.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_output(staging) as handle:
+            for chunk in response.iter_raw(_CHUNK):
+                hasher.update(chunk)
+                handle.write(chunk)
+                if progress is not None:
+                    progress(len(chunk))
+            digest = hasher.hexdigest()
+            if sha256 is not None and digest != sha256:
+                raise FetchError(
+                    f"{filename} from {url} has sha256 {digest}, expected "
+                    f"{sha256}: refusing a file that changed or was corrupted"
+                )
+        target = self.cached_file(filename, digest)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging.replace(target)
+        self._digests[url] = digest
+        return target, digest

@@ -30,7 +30,7 @@ from omniwheel import __version__
 from omniwheel.errors import OmniwheelError, UsageError
 from omniwheel.files import atomic_output
 from omniwheel.platforms import Platform, compatible_tags, marker_environment
-from omniwheel.resolve.resolver import Resolution, ResolvedPackage
+from omniwheel.resolve.resolver import Resolution
 from omniwheel.resolve.simple import IndexFile
 from omniwheel.resolve.sources import local_path
 
@@ -44,7 +44,8 @@ class LockError(OmniwheelError):
 
 @dataclass(frozen=True)
 class LockedWheel:
-    """One wheel an install takes from a lock: where it is and what its bytes must hash to."""
+    """One wheel an install takes from a lock: where it is, what its bytes must hash to and
+    (when the lock says) how many there are, for a progress bar's total."""
 
     name: NormalizedName
     version: Version
@@ -67,7 +68,8 @@ def platform_marker(platform: Platform) -> Marker:
 
 @dataclass
 class _Entry:
-    package: ResolvedPackage
+    """One project version in the lock: the platforms needing it, their wheels, its deps."""
+
     platforms: list[Platform]
     files: dict[str, IndexFile]
     dependencies: set[NormalizedName]
@@ -96,9 +98,7 @@ def build_lock(
     entries: dict[tuple[NormalizedName, Version], _Entry] = {}
     for resolution in resolutions:
         for package in resolution.packages.values():
-            entry = entries.setdefault(
-                (package.name, package.version), _Entry(package, [], {}, set())
-            )
+            entry = entries.setdefault((package.name, package.version), _Entry([], {}, set()))
             entry.platforms.append(resolution.platform)
             entry.files[package.file.filename] = package.file
             entry.dependencies.update(package.dependencies)

@@ -21,7 +21,7 @@ from packaging.metadata import Metadata, parse_email
 
 from omniwheel.errors import OmniwheelError
 from omniwheel.files import write_atomic
-from omniwheel.resolve.http import FetchError, HttpClient
+from omniwheel.resolve.http import ByteRange, FetchError, HttpClient
 from omniwheel.resolve.simple import IndexFile
 from omniwheel.resolve.sources import local_path
 from omniwheel.wheel import WheelError
@@ -61,6 +61,11 @@ def read_metadata_member(stream: IO[bytes], source: str) -> bytes:
         raise WheelError(source, f"is not a readable zip archive ({exc})") from exc
 
 
+def _read_wheel_file(path: Path, source: str) -> bytes:
+    with path.open("rb") as stream:
+        return read_metadata_member(stream, source)
+
+
 def read_sdist_pkg_info(path: Path) -> bytes:
     """The top-level ``PKG-INFO`` of a ``.tar.gz`` or ``.zip`` sdist."""
     try:
@@ -81,15 +86,23 @@ def read_sdist_pkg_info(path: Path) -> bytes:
     raise OmniwheelError(f"{path.name}: no <name>-<version>/PKG-INFO in this sdist")
 
 
+class _RangeIgnoredError(Exception):
+    """The server answered a later range request with the whole file, now in the cache."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.path = path
+
+
 class _RangeReader(io.RawIOBase):
     """A seekable view of a remote file that fetches only the byte ranges zipfile reads."""
 
-    def __init__(self, http: HttpClient, url: str, tail: bytes, size: int) -> None:
+    def __init__(self, http: HttpClient, file: IndexFile, tail: ByteRange) -> None:
         self._http = http
-        self._url = url
-        self._size = size
+        self._file = file
+        self._size = tail.total
         self._position = 0
-        self._spans: list[tuple[int, bytes]] = [(size - len(tail), tail)]
+        self._spans: list[tuple[int, bytes]] = [(tail.total - len(tail.data), tail.data)]
 
     def readable(self) -> bool:
         return True
@@ -112,9 +125,14 @@ class _RangeReader(io.RawIOBase):
         data = self._covered(self._position, want)
         if data is None:
             end = min(self._size, self._position + max(want, _MIN_READ)) - 1
-            fetched, _ = self._http.get_range(self._url, self._position, end)
-            self._spans.append((self._position, fetched))
-            data = fetched[:want]
+            file = self._file
+            fetched = self._http.get_range(
+                file.url, self._position, end, file.filename, file.sha256
+            )
+            if isinstance(fetched, Path):
+                raise _RangeIgnoredError(fetched)
+            self._spans.append((self._position, fetched.data))
+            data = fetched.data[:want]
         buffer[: len(data)] = data
         self._position += len(data)
         return len(data)
@@ -152,21 +170,21 @@ class MetadataFetcher:
                 path = self.http.download(file.url, file.filename, file.sha256)
             return read_sdist_pkg_info(path)
         if path is not None:
-            with path.open("rb") as stream:
-                return read_metadata_member(stream, file.filename)
+            return _read_wheel_file(path, file.filename)
         if file.metadata is not None:
             return self._metadata_file(file)
-        downloaded = self.http.cached_file(file.filename, file.sha256, file.url)
-        if downloaded.is_file():
-            with downloaded.open("rb") as stream:
-                return read_metadata_member(stream, file.filename)
-        tail, size = self.http.get_range(file.url, -_TAIL, None)
-        if size is None:  # the server sent the whole wheel: keep it for the install
-            if file.sha256:
-                self.http.store_file(file.filename, file.sha256, tail)
-            return read_metadata_member(io.BytesIO(tail), file.filename)
-        reader = _RangeReader(self.http, file.url, tail, size)
-        return read_metadata_member(io.BufferedReader(reader), file.filename)
+        if file.sha256:
+            downloaded = self.http.cached_file(file.filename, file.sha256)
+            if downloaded.is_file():
+                return _read_wheel_file(downloaded, file.filename)
+        tail = self.http.get_range(file.url, -_TAIL, None, file.filename, file.sha256)
+        if isinstance(tail, Path):  # the server sent the whole wheel, now cached for the install
+            return _read_wheel_file(tail, file.filename)
+        try:
+            reader = _RangeReader(self.http, file, tail)
+            return read_metadata_member(io.BufferedReader(reader), file.filename)
+        except _RangeIgnoredError as whole:
+            return _read_wheel_file(whole.path, file.filename)
 
     def _metadata_file(self, file: IndexFile) -> bytes:
         """PEP 658: ``<wheel URL>.metadata``, checked against its advertised hash."""

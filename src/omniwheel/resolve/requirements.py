@@ -60,9 +60,8 @@ def read_requirements(
         raise UsageError(f"cannot read requirements file {path}: {exc.strerror}") from exc
     for number, line in enumerate(_logical_lines(text), start=1):
         if not line.startswith("-"):
-            requirement = line.split(" --hash", 1)[0].split(";", 1)
-            text_requirement = ";".join(requirement).strip()
-            (result.constraints if constraint else result.requirements).append(text_requirement)
+            requirement = line.split(" --hash", 1)[0].strip()
+            (result.constraints if constraint else result.requirements).append(requirement)
             continue
         words = shlex.split(line.replace("=", " ", 1) if line.startswith("--") else line)
         option, value = words[0], " ".join(words[1:])

@@ -27,7 +27,7 @@ from resolvelib import Resolver as _Resolver
 from resolvelib.structs import RequirementInformation
 
 from omniwheel.errors import OmniwheelError, UsageError
-from omniwheel.platforms import Platform, compatible_tags, marker_environment
+from omniwheel.platforms import Platform, compatible_tags, evaluate_marker
 from omniwheel.resolve.candidates import ProjectFiles, WheelChoice
 from omniwheel.resolve.metadata import MetadataFetcher
 from omniwheel.resolve.simple import IndexFile
@@ -38,6 +38,11 @@ _MAX_ROUNDS = 20_000
 
 class ResolutionError(OmniwheelError):
     """No set of wheels satisfies the requirements on the target; the message says why."""
+
+
+def _identifier(name: NormalizedName, extras: frozenset[str]) -> str:
+    """What resolvelib resolves: a project, or a project with extras (``name[a,b]``)."""
+    return name + (f"[{','.join(sorted(extras))}]" if extras else "")
 
 
 @dataclass(frozen=True)
@@ -53,13 +58,16 @@ class Need:
 
     @property
     def identifier(self) -> str:
-        return self.name + (f"[{','.join(sorted(self.extras))}]" if self.extras else "")
+        return _identifier(self.name, self.extras)
 
     @property
-    def pinned(self) -> bool:
-        return any(
-            spec.operator in ("==", "===") and "*" not in spec.version for spec in self.specifier
-        )
+    def pins(self) -> set[Version]:
+        """The exact versions this requirement names (a yanked file may serve a pin)."""
+        return {
+            Version(spec.version)
+            for spec in self.specifier
+            if spec.operator in ("==", "===") and "*" not in spec.version
+        }
 
     def describe(self) -> str:
         origin = f"required by {self.parent}" if self.parent else "requested"
@@ -77,7 +85,7 @@ class Candidate:
 
     @property
     def identifier(self) -> str:
-        return self.name + (f"[{','.join(sorted(self.extras))}]" if self.extras else "")
+        return _identifier(self.name, self.extras)
 
     @property
     def file(self) -> IndexFile:
@@ -114,7 +122,6 @@ class ResolvedPackage:
     version: Version
     file: IndexFile
     dependencies: tuple[NormalizedName, ...]
-    requires_python: str | None
 
 
 @dataclass
@@ -135,7 +142,6 @@ class _Provider(AbstractProvider[Need, Candidate, str]):
         pool: ThreadPoolExecutor,
     ) -> None:
         self.platform = platform
-        self.environment = marker_environment(platform)
         self.sources = sources
         self.metadata = metadata
         self.constraints = constraints
@@ -178,7 +184,7 @@ class _Provider(AbstractProvider[Need, Candidate, str]):
         needs = [info.requirement for info in information[identifier]]
         causes = {info.requirement.name for info in backtrack_causes}
         return (
-            not any(need.pinned for need in needs),
+            not any(need.pins for need in needs),
             identifier.split("[")[0] not in causes,
             "[" in identifier,  # a base project before its extras
             identifier,
@@ -197,12 +203,7 @@ class _Provider(AbstractProvider[Need, Candidate, str]):
             [need.specifier for need in needs],
             self.constraints.get(name, SpecifierSet()),
         )
-        pinned = {
-            Version(spec.version)
-            for need in needs
-            for spec in need.specifier
-            if spec.operator in ("==", "===") and "*" not in spec.version
-        }
+        pinned = set().union(*(need.pins for need in needs))
         excluded = {candidate.version for candidate in incompatibilities[identifier]}
         project = self.project(name)
         versions = sorted(specifier.filter(project.choices), reverse=True)
@@ -245,11 +246,11 @@ class _Provider(AbstractProvider[Need, Candidate, str]):
         for requirement in metadata.requires_dist or []:
             marker = requirement.marker
             if marker is not None and not any(
-                marker.evaluate({**self.environment, "extra": extra}) for extra in extras
+                evaluate_marker(marker, self.platform, extra) for extra in extras
             ):
                 continue
             need = parse_need(str(requirement), parent)
-            needs.append(Need(need.name, need.extras, need.specifier, need.text, parent))
+            needs.append(need)
             self._prefetch_project(need.name)
         return needs
 
@@ -269,21 +270,40 @@ def _explain(provider: _Provider, causes: Iterable[RequirementInformation[Need, 
 def _explain_project(provider: _Provider, name: NormalizedName, needs: list[Need]) -> str:
     platform = provider.platform
     project = provider.project(name)
-    wanted = " and ".join(dict.fromkeys(need.describe() for need in needs))
+    constraint = provider.constraints.get(name, SpecifierSet())
+    described = [need.describe() for need in needs]
+    if constraint:
+        described.append(f"{name}{constraint} (constraint)")
+    wanted = " and ".join(dict.fromkeys(described))
     if not project.files:
         indexes = ", ".join(provider.sources.config.index_urls) or "no index"
         return f"{name}: no such project on {indexes} or in find-links ({wanted})"
-    specifier = functools.reduce(operator.and_, [need.specifier for need in needs])
-    specifier &= provider.constraints.get(name, SpecifierSet())
+    specifier = functools.reduce(operator.and_, [need.specifier for need in needs], constraint)
     matching = sorted(specifier.filter(project.all_versions), reverse=True)
     if not matching:
         newest = ", ".join(str(v) for v in sorted(project.all_versions, reverse=True)[:5])
         return f"no version of {name} satisfies {wanted}; the newest are {newest}"
     version = matching[0]
-    if version in project.choices:  # wheels fit, but requirements conflict
-        return f"conflicting requirements for {name}: {wanted}"
-    wheels = project.wheels.get(version, [])
     target = f"{platform.sysconfig_platform} (CPython {platform.python})"
+    choices = project.choices.get(version, [])
+    if choices and all(choice.file.yanked is not None for choice in choices):
+        reasons = "; ".join(
+            dict.fromkeys(choice.file.yanked or "no reason given" for choice in choices)
+        )
+        return (
+            f"{name} {version} for {target}: only yanked files ({reasons}); "
+            f"pin {name}=={version} to use one; {wanted}"
+        )
+    if choices:  # wheels fit, but requirements conflict
+        return f"conflicting requirements for {name}: {wanted}"
+    excluded = project.python_excluded(version)
+    if excluded:
+        specifiers = " or ".join(dict.fromkeys(file.requires_python or "" for file in excluded))
+        return (
+            f"{name} {version}: Requires-Python {specifiers} excludes CPython "
+            f"{platform.python}; {wanted}"
+        )
+    wheels = project.wheels.get(version, [])
     if not wheels:
         return (
             f"{name} {version}: no wheel for {target}, only an sdist, and omniwheel never "
@@ -311,11 +331,10 @@ def resolve(
     workers: int = 8,
 ) -> Resolution:
     """Resolve ``requirements`` (PEP 508 strings) for ``platform``; raises ``ResolutionError``."""
-    environment = marker_environment(platform)
     needs = [
         need
         for need in map(parse_need, requirements)
-        if need.marker is None or need.marker.evaluate(environment)
+        if need.marker is None or evaluate_marker(need.marker, platform)
     ]
     pins: dict[NormalizedName, SpecifierSet] = {}
     for text in constraints:
@@ -335,20 +354,10 @@ def resolve(
                 f"gave up after {_MAX_ROUNDS} resolution rounds for {platform}: the "
                 "requirements backtrack too much; pin some versions"
             ) from exc
-        metadata_by_url = {
-            url: future.result()
-            for url, future in provider._metadata.items()
-            if future.done() and future.exception() is None
-        }
-    return _collect(platform, result.mapping, result.graph, metadata_by_url)
+    return _collect(platform, result.mapping, result.graph)
 
 
-def _collect(
-    platform: Platform,
-    mapping: Mapping[str, Candidate],
-    graph: Any,
-    metadata: Mapping[str, Metadata],
-) -> Resolution:
+def _collect(platform: Platform, mapping: Mapping[str, Candidate], graph: Any) -> Resolution:
     """Fold extras identifiers into their projects and record each one's dependencies."""
     resolution = Resolution(platform)
     dependencies: dict[NormalizedName, set[NormalizedName]] = {}
@@ -359,13 +368,10 @@ def _collect(
         candidate = mapping[identifier]
         if candidate.extras:
             continue
-        meta = metadata.get(candidate.file.url)
-        requires_python = meta.requires_python if meta is not None else None
         resolution.packages[candidate.name] = ResolvedPackage(
             name=candidate.name,
             version=candidate.version,
             file=candidate.file,
             dependencies=tuple(sorted(dependencies.get(candidate.name, ()))),
-            requires_python=str(requires_python) if requires_python else None,
         )
     return resolution
