@@ -18,7 +18,6 @@ but the check): this benchmark measures serving, not importing.
 from __future__ import annotations
 
 import argparse
-import base64
 import hashlib
 import json
 import os
@@ -36,7 +35,8 @@ from pathlib import Path
 
 import httpx
 
-from omniwheel.index import PackageIndex
+from omniwheel.index import FileRow, PackageIndex
+from omniwheel.wheel import Record, RecordEntry
 
 BIG = "bigproject"
 JSON = "application/vnd.pypi.simple.v1+json"
@@ -53,16 +53,15 @@ def _template(directory: Path) -> tuple[Path, Path]:
     metadata = b"Metadata-Version: 2.1\nName: template\nVersion: 1.0\n"
     wheel = b"Wheel-Version: 1.0\nGenerator: bench\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
     members = {"template-1.0.dist-info/METADATA": metadata, "template-1.0.dist-info/WHEEL": wheel}
-    rows = ""
-    for name, data in members.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        rows += f"{name},sha256={digest},{len(data)}\n"
+    record_path = "template-1.0.dist-info/RECORD"
+    record = Record(
+        [*(RecordEntry.for_bytes(name, data) for name, data in members.items()),
+         RecordEntry(record_path, None, None)]
+    )  # fmt: skip
     path = directory / "template-1.0-py3-none-any.whl"
     with zipfile.ZipFile(path, "w") as archive:
-        for name, data in members.items():
+        for name, data in {**members, record_path: record.serialize()}.items():
             archive.writestr(name, data)
-        record = rows + "template-1.0.dist-info/RECORD,,\n"
-        archive.writestr("template-1.0.dist-info/RECORD", record)
     metadata_path = directory / "template.metadata"
     metadata_path.write_bytes(metadata)
     return path, metadata_path
@@ -80,12 +79,14 @@ def build(workdir: Path, projects: int, files: int) -> tuple[Path, Path, int]:
     template, metadata = _template(workdir)
     sha256 = hashlib.sha256(template.read_bytes()).hexdigest()
     metadata_sha256 = hashlib.sha256(metadata.read_bytes()).hexdigest()
+    size = template.stat().st_size
     folder, root = workdir / "packages", workdir / "index"
     folder.mkdir()
     index = PackageIndex(root)
     entries = _filenames(projects, files)
     rows = []
     now = time.time()
+    report = {"verdicts": [{"platform_tag": "any", "platform": None, "status": "ok"}]}
     for number, (project, version, filename) in enumerate(entries):
         # ext4 allows 65,000 links per inode: a fresh copy of the template every 20,000 files.
         if number % 20_000 == 0:
@@ -97,18 +98,9 @@ def build(workdir: Path, projects: int, files: int) -> tuple[Path, Path, int]:
         target.parent.mkdir(exist_ok=True)
         os.link(wheel_copy, target)
         os.link(metadata_copy, target.with_name(filename + ".metadata"))
-        report = '{"verdicts": [{"platform_tag": "any", "platform": null, "status": "ok"}]}'
-        rows.append((filename, filename, project, version, template.stat().st_size, sha256,
-                     metadata_sha256, None, now, 0, None, report))  # fmt: skip
-    with index.db.write() as connection:
-        connection.executemany(
-            "INSERT INTO projects VALUES (?, ?, 1, ?)",
-            [(project, project, now) for project in dict.fromkeys(p for p, _, _ in entries)],
-        )
-        connection.executemany(
-            "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
-        )
-        connection.execute("UPDATE state SET value = 1 WHERE key = 'serial'")
+        rows.append(FileRow(filename, filename, project, version, size, sha256,
+                            metadata_sha256, None, now, False, None, report))  # fmt: skip
+    index.db.commit_files(rows, {project: project for project, _, _ in entries})
     index.close()
     return folder, root, len(entries)
 

@@ -2,10 +2,13 @@
 
 Clients (pip, uv, twine) run with an environment stripped of this machine's
 package-index settings, so the index under test is the only one they can see.
+Also the module-scoped ``server`` and ``tokens`` fixtures over a test module's own
+``root`` fixture (import ``server_fixture`` / ``tokens_fixture`` to use them).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import socket
@@ -17,6 +20,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
+
+from omniwheel.index import PackageIndex, create_token
+from omniwheel.wheel import WheelFilename
+from omniwheel.wheel.writer import WheelChanges, rewrite_wheel
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -122,30 +130,24 @@ def retag(wheel: Path, platform_tag: str, into: Path) -> Path:
 
     This is what a careless ``wheel tags --platform-tag`` does; the index must refuse it.
     """
-    import base64
-    import hashlib
-    import zipfile
+    filename = dataclasses.replace(WheelFilename.parse(wheel), platform_tags=(platform_tag,))
+    return rewrite_wheel(wheel, WheelChanges(filename=filename), into / filename.filename)
 
-    name, version, python, abi, _ = wheel.name.removesuffix(".whl").split("-")
-    target = into / f"{name}-{version}-{python}-{abi}-{platform_tag}.whl"
-    with zipfile.ZipFile(wheel) as source:
-        members = {info.filename: source.read(info) for info in source.infolist()}
-    wheel_file = next(path for path in members if path.endswith(".dist-info/WHEEL"))
-    lines = [
-        f"Tag: {python}-{abi}-{platform_tag}" if line.startswith("Tag:") else line
-        for line in members[wheel_file].decode().splitlines()
-    ]
-    members[wheel_file] = ("\n".join(dict.fromkeys(lines)) + "\n").encode()
-    record_file = wheel_file.removesuffix("WHEEL") + "RECORD"
-    digest = base64.urlsafe_b64encode(hashlib.sha256(members[wheel_file]).digest()).rstrip(b"=")
-    rows = [
-        f"{wheel_file},sha256={digest.decode()},{len(members[wheel_file])}"
-        if row.startswith(wheel_file + ",")
-        else row
-        for row in members[record_file].decode().splitlines()
-    ]
-    members[record_file] = ("\n".join(rows) + "\n").encode()
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as output:
-        for path, data in members.items():
-            output.writestr(path, data)
-    return target
+
+@pytest.fixture(scope="module", name="server")
+def server_fixture(root: Path) -> Iterator[Server]:
+    """``omniwheel serve`` over the module's ``root``."""
+    with serve(root) as running:
+        yield running
+
+
+@pytest.fixture(scope="module", name="tokens")
+def tokens_fixture(root: Path) -> dict[str, str]:
+    """Tokens of ``root``: ``admin`` (every project), ``ci`` (iniconfig only), ``old`` (revoked)."""
+    index = PackageIndex(root)
+    _, everything = create_token(index.db, "admin")
+    _, scoped = create_token(index.db, "ci", ["iniconfig"])
+    _, revoked = create_token(index.db, "old")
+    index.db.revoke_token("old")
+    index.close()
+    return {"admin": everything, "ci": scoped, "old": revoked}

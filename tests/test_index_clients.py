@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 import realwheels
-from indexserver import VENV_BIN, Server, client_env, retag, run, serve
+from indexserver import VENV_BIN, Server, client_env, retag, run
+from indexserver import server_fixture as server_fixture  # the server fixture
+from indexserver import tokens_fixture as tokens_fixture  # the tokens fixture
 from omniwheel.binaries import MachOFile, WasmModule, parse_binary
 from omniwheel.index import PackageIndex
 
@@ -30,23 +32,6 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     document = json.loads(result.stdout)
     assert len(document["added"]) == len(wheels) and document["refused"] == []
     return path
-
-
-@pytest.fixture(scope="module")
-def server(root: Path) -> Iterator[Server]:
-    with serve(root) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def token(root: Path) -> str:
-    command = [str(VENV_BIN / "omniwheel"), "token", "create", "uploader", "--root", str(root),
-               "--json"]  # fmt: skip
-    result = run(command)
-    assert result.returncode == 0, result.stderr
-    document = json.loads(result.stdout)
-    assert document["projects"] is None and document["name"] == "uploader"
-    return str(document["token"])
 
 
 def _pip(*args: str) -> subprocess.CompletedProcess[str]:
@@ -146,15 +131,15 @@ def _twine(server: Server, password: str, *wheels: Path) -> subprocess.Completed
 
 
 def test_twine_uploads_with_a_token_and_pip_installs_it(
-    server: Server, token: str, make_wheel: MakeWheel, tmp_path: Path
+    server: Server, tokens: dict[str, str], make_wheel: MakeWheel, tmp_path: Path
 ) -> None:
     wheel = make_wheel("twinedemo-0.1-py3-none-any.whl", {"twinedemo/__init__.py": b"X = 41\n"})
     refused = _twine(server, "owt_000000000000_not-a-token", wheel)
     assert refused.returncode != 0
     assert "403" in refused.stdout + refused.stderr
-    uploaded = _twine(server, token, wheel)
+    uploaded = _twine(server, tokens["admin"], wheel)
     assert uploaded.returncode == 0, uploaded.stdout + uploaded.stderr
-    again = _twine(server, token, wheel)
+    again = _twine(server, tokens["admin"], wheel)
     assert again.returncode != 0 and "409" in again.stdout + again.stderr
     installed = _pip("install", "--index-url", server.simple, "--target", str(tmp_path / "t"),
                      "twinedemo")  # fmt: skip
@@ -163,11 +148,11 @@ def test_twine_uploads_with_a_token_and_pip_installs_it(
 
 
 def test_twine_upload_of_a_mistagged_wheel_is_refused_with_findings(
-    server: Server, token: str, tmp_path: Path
+    server: Server, tokens: dict[str, str], tmp_path: Path
 ) -> None:
     linux = realwheels.fetch("musllinux")
     mistagged = retag(linux, "ios_15_0_arm64_iphoneos", tmp_path)
-    result = _twine(server, token, mistagged)
+    result = _twine(server, tokens["admin"], mistagged)
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert "400" in output and "wrong-binary-format" in output and "ELF" in output
@@ -180,10 +165,12 @@ def test_twine_upload_of_a_mistagged_wheel_is_refused_with_findings(
     ], listed.stderr
 
 
-def test_uv_publish_uploads_with_a_token(server: Server, token: str, make_wheel: MakeWheel) -> None:
+def test_uv_publish_uploads_with_a_token(
+    server: Server, tokens: dict[str, str], make_wheel: MakeWheel
+) -> None:
     wheel = make_wheel("uvdemo-0.1-py3-none-any.whl")
     result = run([str(VENV_BIN / "uv"), "publish", "--publish-url", f"{server.url}/legacy/",
-                  "--token", token, str(wheel)])  # fmt: skip
+                  "--token", tokens["admin"], str(wheel)])  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     page = run([sys.executable, "-m", "pip", "index", "versions", "--index-url", server.simple,
                 "uvdemo"])  # fmt: skip

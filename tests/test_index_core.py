@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import subprocess
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,10 +19,14 @@ from omniwheel.index import (
     IndexConfig,
     NotFoundError,
     PackageIndex,
+    Verified,
     WheelRefusedError,
 )
+from omniwheel.index.app import file_link
+from omniwheel.index.simple import TEXT_HTML, render_project
 from omniwheel.index.storage import publish
 from omniwheel.index.tokens import authenticate, create_token, may_upload, token_from_header
+from omniwheel.resolve.simple import HTML_V1, JSON_V1, IndexFile, parse_project_page
 from omniwheel.wheel import Wheel, WheelError
 
 RealWheel = Callable[[str], Path]
@@ -56,7 +62,7 @@ def test_add_stores_wheel_metadata_and_verdicts(index: PackageIndex, real_wheel:
         {"platform_tag": "ios_13_0_arm64_iphoneos", "platform": "ios", "status": "ok"}
     ]
     assert index.db.project("markupsafe").display_name == "MarkupSafe"  # type: ignore[union-attr]
-    assert index.verify() == []
+    assert index.verify() == Verified(files=1, problems=[])
 
 
 def test_duplicate_is_refused_under_any_spelling(
@@ -117,11 +123,30 @@ def test_yank_unyank_and_remove_by_selector(index: PackageIndex, real_wheel: Rea
         "markupsafe-3.0.4-cp313-cp313-ios_13_0_arm64_iphoneos.whl"
     ]
     assert "markupsafe-3.0.4-cp313-cp313-ios_13_0_arm64_iphoneos.whl" not in _visible(index)
-    assert index.verify() == []
+    assert index.verify() == Verified(files=2, problems=[])
     with pytest.raises(NotFoundError):
         index.remove("markupsafe==9")
     with pytest.raises(UsageError, match="neither a wheel filename nor a requirement"):
         index.yank("markup safe!!", None)
+
+
+def test_removing_every_file_removes_the_project(
+    index: PackageIndex, real_wheel: RealWheel
+) -> None:
+    for key in ("ios-device", "pure"):
+        index.add_path(real_wheel(key))
+    index.yank("markupsafe", "going away")
+    index.remove("markupsafe")
+    assert index.db.project("markupsafe") is None
+    assert [project.name for project in index.db.projects()] == ["iniconfig"]
+    assert index.db.search("markup", 10) == ([], 0)
+    assert index.db.filenames(["markupsafe", "iniconfig"]) == {
+        "markupsafe": [],
+        "iniconfig": ["iniconfig-2.1.0-py3-none-any.whl"],
+    }
+    again = index.add_path(real_wheel("ios-device"))  # the project comes back with its file
+    assert not again.yanked
+    assert index.db.project("markupsafe") is not None
 
 
 def test_verify_finds_tampering_missing_and_unlisted_files(
@@ -136,7 +161,7 @@ def test_verify_finds_tampering_missing_and_unlisted_files(
     index.storage.file_path(pure.project, pure.filename + ".metadata").unlink()
     stray = index.storage.files / "iniconfig" / "stray-1.0-py3-none-any.whl"
     stray.write_bytes(b"not announced")
-    kinds = {(p.kind, p.filename) for p in index.verify()}
+    kinds = {(p.kind, p.filename) for p in index.verify().problems}
     assert kinds == {
         ("hash-mismatch", ios.filename),
         ("metadata-missing", pure.filename),
@@ -163,12 +188,13 @@ def test_reconcile_after_crash_between_link_and_commit(
     crashed_dir = index.storage.tmp / f"{_dead_pid()}-0123456789abcdef"
     crashed_dir.mkdir()
     (crashed_dir / "half.whl").write_bytes(b"PK\x03\x04 partial")
-    assert {p.kind for p in index.verify()} == {"unlisted-file", "pending", "stale-staging"}
+    kinds = {p.kind for p in index.verify().problems}
+    assert kinds == {"unlisted-file", "pending", "stale-staging"}
 
     reconciled = index.reconcile()
     assert reconciled.quarantined == [source.name]
     assert reconciled.staging_removed == [crashed_dir.name]
-    assert index.verify() == []
+    assert index.verify().problems == []
     assert _visible(index) == [] and index.db.files() == []
     quarantined = list(index.storage.quarantine.iterdir())
     assert [p.read_bytes() for p in quarantined] == [source.read_bytes()]
@@ -210,7 +236,8 @@ def test_config_file_then_environment(tmp_path: Path) -> None:
 def test_tokens_are_stored_hashed_scoped_and_revocable(index: PackageIndex) -> None:
     row, token = create_token(index.db, "ci", ["MarkupSafe"])
     assert row.projects == ("markupsafe",)
-    secret = token[-20:]  # the secret is the last 43 characters
+    secret = token.split("_", 2)[2]  # owt_<id>_<secret>: 32 random bytes, 43 characters
+    assert len(secret) == 43
     stored = b"".join(p.read_bytes() for p in index.db.path.parent.glob("index.sqlite3*"))
     assert secret.encode() not in stored and row.digest.encode() in stored
     found = authenticate(index.db, token)
@@ -224,3 +251,33 @@ def test_tokens_are_stored_hashed_scoped_and_revocable(index: PackageIndex) -> N
     assert token_from_header("Bearer " + token) == token
     assert token_from_header("Basic X190b2tlbl9fOnNlY3JldA==") == "secret"  # __token__:secret
     assert token_from_header("Basic !!!") is None
+
+
+def test_rendered_pages_read_back_by_the_resolver_give_the_same_files(
+    index: PackageIndex, real_wheel: RealWheel
+) -> None:
+    """What the index renders, JSON and HTML, is what ``parse_project_page`` reads back."""
+    for key in ("ios-device", "ios-simulator", "macos-universal2"):
+        index.add_path(real_wheel(key))
+    index.yank("markupsafe==3.0.2", 'no arm64 slice <"&>')
+    index.yank("markupsafe-3.0.4-cp313-cp313-ios_13_0_arm64_iphonesimulator.whl", None)
+    base = "http://127.0.0.1:1/root"
+    files = [file_link(row, base) for row in index.db.files("markupsafe")]
+    upstream = IndexFile(
+        filename="markupsafe-3.0.4.tar.gz",
+        url="http://127.0.0.1:2/packages/markupsafe-3.0.4.tar.gz",
+        hashes={"md5": "0" * 32},
+        requires_python=">=3.9,<4",
+        metadata={},
+    )
+    files.append(upstream)
+    assert {file.yanked for file in files} == {None, "", 'no arm64 slice <"&>'}
+
+    json_body = render_project("markupsafe", files, JSON_V1)
+    assert parse_project_page(json_body, JSON_V1, f"{base}/simple/markupsafe/", None) == files
+    assert json.loads(json_body)["versions"] == ["3.0.2", "3.0.4"]
+    for media in (HTML_V1, TEXT_HTML):
+        html_body = render_project("markupsafe", files, media)
+        parsed = parse_project_page(html_body, media, f"{base}/simple/markupsafe/", None)
+        # PEP 700's size and upload-time are JSON-only.
+        assert parsed == [replace(file, size=None, upload_time=None) for file in files]

@@ -11,7 +11,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,8 @@ import pytest
 
 import realwheels
 from indexserver import VENV_BIN, Server, client_env, retag, serve
+from indexserver import server_fixture as server_fixture  # the server fixture
+from indexserver import tokens_fixture as tokens_fixture  # the tokens fixture
 from omniwheel.index import PackageIndex, create_token
 from omniwheel.wheel import Wheel
 
@@ -40,23 +42,6 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
         index.add_path(realwheels.fetch(key))
     index.close()
     return path
-
-
-@pytest.fixture(scope="module")
-def server(root: Path) -> Iterator[Server]:
-    with serve(root) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def tokens(root: Path) -> dict[str, str]:
-    index = PackageIndex(root)
-    _, everything = create_token(index.db, "admin")
-    _, scoped = create_token(index.db, "ci", ["iniconfig"])
-    _, revoked = create_token(index.db, "old")
-    index.db.revoke_token("old")
-    index.close()
-    return {"admin": everything, "ci": scoped, "old": revoked}
 
 
 def _sha256(data: bytes) -> str:
@@ -217,6 +202,22 @@ def test_yank_by_another_process_shows_at_once_with_its_reason(server: Server, r
         subprocess.run(undo, check=True, capture_output=True, env=client_env())
 
 
+def test_a_project_whose_files_are_all_removed_is_gone(
+    server: Server, root: Path, make_wheel: MakeWheel
+) -> None:
+    index = PackageIndex(root)
+    index.add_path(make_wheel("goner-1.0-py3-none-any.whl"))
+    urls = [f"{server.simple}goner/", f"{server.url}/project/goner/",
+            f"{server.url}/api/projects/goner"]  # fmt: skip
+    assert [httpx.get(url).status_code for url in urls] == [200, 200, 200]
+    assert 'data-project="goner"' in httpx.get(f"{server.url}/?q=goner").text
+    index.remove("goner")
+    index.close()
+    assert [httpx.get(url).status_code for url in urls] == [404, 404, 404]
+    assert "goner/" not in [a["href"] for a in anchors(httpx.get(server.simple).text)]
+    assert 'data-project="goner"' not in httpx.get(f"{server.url}/?q=goner").text
+
+
 # -- uploading ---------------------------------------------------------------------------------
 def _upload(
     server: Server,
@@ -281,7 +282,11 @@ def test_upload_refusals_are_clear_4xx(
     assert no_action.status_code == 400 and "file_upload" in no_action.text
     sdist = tmp_path / "refusals-1.0.tar.gz"
     sdist.write_bytes(b"\x1f\x8b not really")
-    assert _upload(server, sdist, admin).status_code == 400
+    refused_sdist = _upload(server, sdist, admin)
+    assert refused_sdist.status_code == 400
+    assert refused_sdist.text == (
+        "'refusals-1.0.tar.gz': this index accepts wheels only (name-version-tags.whl)\n"
+    )
     mismatch = tmp_path / "refusals-2.0-py3-none-any.whl"
     mismatch.write_bytes(wheel.read_bytes())
     mismatched = _upload(server, mismatch, admin)
@@ -354,11 +359,11 @@ def test_crash_mid_upload_leaves_nothing_visible(
     partial = list((root / "tmp").rglob("*.whl"))
     assert partial and partial[0].stat().st_size < wheel.stat().st_size
     assert not any((root / "files").rglob("*.whl"))
-    assert [p.kind for p in index.verify()] == ["stale-staging"]
+    assert [p.kind for p in index.verify().problems] == ["stale-staging"]
     with serve(root) as server:
         assert list((root / "tmp").iterdir()) == []
         assert httpx.get(f"{server.simple}pillow/").status_code == 404
-    assert index.verify() == []
+    assert index.verify().problems == []
     index.close()
 
 
@@ -386,7 +391,7 @@ def test_several_workers_share_one_root(tmp_path: Path, make_wheel: MakeWheel) -
     assert sorted(results) == [200] * 12 + [409] * 3
     assert {entry["name"] for entry in listed} == {f"parallel{n}" for n in range(12)}
     assert seen == {12}
-    assert index.verify() == []
+    assert index.verify().problems == []
     index.close()
 
 

@@ -15,6 +15,7 @@ import pytest
 import realwheels
 from indexserver import client_env, free_port, run, serve
 from omniwheel.index import PackageIndex
+from omniwheel.wheel import Wheel
 
 JSON = "application/vnd.pypi.simple.v1+json"
 pytestmark = pytest.mark.network
@@ -49,8 +50,23 @@ def test_mirror_of_another_omniwheel_index(tmp_path: Path) -> None:
             assert entry["url"] == f"{mirror.url}/mirror/iniconfig/{pure.name}"
             assert entry["hashes"]["sha256"] == hashlib.sha256(pure.read_bytes()).hexdigest()
             assert page["versions"] == ["2.1.0"]
+            # Upstream's PEP 658 metadata is listed and served through the mirror too.
+            metadata = httpx.get(entry["url"] + ".metadata")
+            assert metadata.status_code == 200
+            with Wheel.open(pure) as wheel:
+                assert metadata.content == wheel.read_bytes(f"{wheel.dist_info}/METADATA")
+            assert entry["core-metadata"] == {
+                "sha256": hashlib.sha256(metadata.content).hexdigest()
+            }
             _pip_install(mirror.simple, tmp_path / "first", "iniconfig")
             assert (local_root / "mirror" / "files" / "iniconfig" / pure.name).is_file()
+            # Project names in mirror URLs are normalised like everywhere else.
+            respelled = httpx.get(f"{mirror.url}/mirror/IniConfig/{pure.name}")
+            assert respelled.status_code == 301
+            assert respelled.headers["location"] == f"/mirror/iniconfig/{pure.name}"
+            escape = httpx.get(f"{mirror.url}/mirror/%2e%2e/{pure.name}")
+            assert escape.status_code == 404 and "not a valid project name" in escape.text
+            assert sorted(p.name for p in (local_root / "mirror").iterdir()) == ["files", "pages"]
 
             # Our own project hides upstream's of the same name, unless configured to merge.
             ours = httpx.get(f"{mirror.simple}markupsafe/", headers={"Accept": JSON}).json()

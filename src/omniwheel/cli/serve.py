@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -67,15 +68,40 @@ def _open(args: argparse.Namespace) -> PackageIndex:
     return PackageIndex(root)
 
 
+Run = Callable[[argparse.Namespace], int]
+
+
+def _group(commands: Any, name: str, summary: str, description: str, epilog: str) -> Any:
+    """A command with sub-commands (``token …``, ``index …``); returns their subparsers."""
+    parser = commands.add_parser(
+        name,
+        help=summary,
+        description=description,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    actions = parser.add_subparsers(title=f"{name} commands", metavar="ACTION")
+    actions.required = True
+    return actions
+
+
+def _leaf(actions: Any, name: str, summary: str, run: Run) -> argparse.ArgumentParser:
+    """A sub-command working on an index root, with ``--root`` and ``--json``."""
+    parser: argparse.ArgumentParser = actions.add_parser(name, help=summary)
+    _add_root(parser)
+    add_json(parser)
+    parser.set_defaults(run=run)
+    return parser
+
+
 def register(commands: Any) -> None:
-    formatter = argparse.RawDescriptionHelpFormatter
     serve = commands.add_parser(
         "serve",
         help="run the package index (pip, uv, twine and micropip use it unchanged)",
         description="Serve a private package index: simple API (PEP 503/691/700/658/592), "
         "checked uploads, optional upstream mirror, and a platform matrix per project.",
         epilog=SERVE_EPILOG,
-        formatter_class=formatter,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_root(serve)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
@@ -84,16 +110,14 @@ def register(commands: Any) -> None:
     serve.add_argument("--no-access-log", action="store_true", help="do not log each request")
     serve.set_defaults(run=run_serve)
 
-    token = commands.add_parser(
+    token = _group(
+        commands,
         "token",
-        help="create, list and revoke upload tokens",
-        description="API tokens for uploads (and reads of a private index).",
-        epilog=TOKEN_EPILOG,
-        formatter_class=formatter,
+        "create, list and revoke upload tokens",
+        "API tokens for uploads (and reads of a private index).",
+        TOKEN_EPILOG,
     )
-    token_commands = token.add_subparsers(title="token commands", metavar="ACTION")
-    token_commands.required = True
-    create = token_commands.add_parser("create", help="create a token and print it once")
+    create = _leaf(token, "create", "create a token and print it once", run_token_create)
     create.add_argument("name", help="a name to list and revoke it by")
     create.add_argument(
         "--project",
@@ -102,38 +126,26 @@ def register(commands: Any) -> None:
         metavar="PROJECT",
         help="allow uploads to this project only (repeatable; default: every project)",
     )
-    listing = token_commands.add_parser("list", help="list tokens (never their secrets)")
-    revoke = token_commands.add_parser("revoke", help="revoke a token at once")
+    _leaf(token, "list", "list tokens (never their secrets)", run_token_list)
+    revoke = _leaf(token, "revoke", "revoke a token at once", run_token_revoke)
     revoke.add_argument("name")
-    for parser, run in ((create, run_token_create), (listing, run_token_list),
-                        (revoke, run_token_revoke)):  # fmt: skip
-        _add_root(parser)
-        add_json(parser)
-        parser.set_defaults(run=run)
 
-    index = commands.add_parser(
+    index = _group(
+        commands,
         "index",
-        help="add, yank, remove and verify the index's wheels",
-        description="Manage the files of an index root (the server may be running).",
-        epilog=INDEX_EPILOG,
-        formatter_class=formatter,
+        "add, yank, remove and verify the index's wheels",
+        "Manage the files of an index root (the server may be running).",
+        INDEX_EPILOG,
     )
-    index_commands = index.add_subparsers(title="index commands", metavar="ACTION")
-    index_commands.required = True
-    add = index_commands.add_parser("add", help="import wheels, refusing any that fail the check")
+    add = _leaf(index, "add", "import wheels, refusing any that fail the check", run_index_add)
     add.add_argument("paths", nargs="+", metavar="DIR|WHEEL")
-    yank = index_commands.add_parser("yank", help="yank files (PEP 592) or undo it")
+    yank = _leaf(index, "yank", "yank files (PEP 592) or undo it", run_index_yank)
     yank.add_argument("selector", metavar="SELECTOR")
     yank.add_argument("--reason", help="shown to users by pip and uv")
     yank.add_argument("--undo", action="store_true", help="un-yank instead")
-    remove = index_commands.add_parser("remove", help="delete files from the index")
+    remove = _leaf(index, "remove", "delete files from the index", run_index_remove)
     remove.add_argument("selectors", nargs="+", metavar="SELECTOR")
-    verify = index_commands.add_parser("verify", help="check files against database and hashes")
-    for parser, run in ((add, run_index_add), (yank, run_index_yank),
-                        (remove, run_index_remove), (verify, run_index_verify)):  # fmt: skip
-        _add_root(parser)
-        add_json(parser)
-        parser.set_defaults(run=run)
+    _leaf(index, "verify", "check files against database and hashes", run_index_verify)
 
 
 # -- serve -----------------------------------------------------------------------------------
@@ -275,14 +287,12 @@ def run_index_add(args: argparse.Namespace) -> int:
 
 
 def run_index_yank(args: argparse.Namespace) -> int:
-    index = _open(args)
-    files = index.yank(args.selector, args.reason, undo=args.undo)
-    fresh = [row for row in (index.db.file(f.filename) for f in files) if row is not None]
+    files = _open(args).yank(args.selector, args.reason, undo=args.undo)
     if args.json:
-        emit_json({"files": [row.to_json() for row in fresh]})
+        emit_json({"files": [row.to_json() for row in files]})
         return 0
     verb = "un-yanked" if args.undo else "yanked"
-    for row in fresh:
+    for row in files:
         console.print(f"{verb} {row.filename}", markup=False)
     return 0
 
@@ -299,20 +309,17 @@ def run_index_remove(args: argparse.Namespace) -> int:
 
 
 def run_index_verify(args: argparse.Namespace) -> int:
-    index = _open(args)
-    problems = index.verify()
-    count = len(index.db.files())
-    status = 1 if problems else 0
+    verified = _open(args).verify()
+    status = 1 if verified.problems else 0
     if args.json:
-        emit_json(
-            {"files": count, "problems": [p.to_json() for p in problems], "exit_status": status}
-        )
+        problems = [problem.to_json() for problem in verified.problems]
+        emit_json({"files": verified.files, "problems": problems, "exit_status": status})
         return status
-    if not problems:
-        console.print(f"{count} files: database, files and hashes agree")
+    if not verified.problems:
+        console.print(f"{verified.files} files: database, files and hashes agree")
         return 0
     view = table("Problems", "kind", "file", "detail")
-    for problem in problems:
+    for problem in verified.problems:
         view.add_row(problem.kind, problem.filename, problem.message)
     console.print(view)
     return status

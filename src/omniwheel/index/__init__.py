@@ -15,6 +15,7 @@ from omniwheel.index.repository import (
     PackageIndex,
     Problem,
     Reconciled,
+    Verified,
     WheelRefusedError,
 )
 from omniwheel.index.tokens import create_token
@@ -28,6 +29,7 @@ __all__ = [
     "Problem",
     "Reconciled",
     "TokenRow",
+    "Verified",
     "WheelRefusedError",
     "create_app",
     "create_token",

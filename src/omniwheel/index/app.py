@@ -11,9 +11,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import anyio.to_thread
 import httpx
@@ -23,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from omniwheel.index.db import FileRow
+from omniwheel.index.db import FileRow, ProjectState
 from omniwheel.index.http import RenderCache, Rendered, http_date, not_modified, page_response
 from omniwheel.index.matrix import project_matrix
 from omniwheel.index.mirror import Mirror, UpstreamUnavailableError
@@ -34,29 +35,31 @@ from omniwheel.index.repository import (
     WheelRefusedError,
     report_json,
 )
-from omniwheel.index.simple import JSON_V1, Link, negotiate, render_project, render_root
+from omniwheel.index.simple import format_time, negotiate, render_project, render_root
 from omniwheel.index.tokens import authenticate, may_upload, token_from_header
 from omniwheel.index.upload import UploadError, check_claims, receive
 from omniwheel.index.web import LIST_LIMIT, render_list_page, render_project_page
-from omniwheel.wheel import WheelError
+from omniwheel.resolve.simple import IndexFile
+from omniwheel.wheel import WheelError, WheelFilename
 
 ROOT_ENV = "OMNIWHEEL_INDEX_ROOT"
 _IMMUTABLE = "public, max-age=31536000, immutable"
-_MEDIA_KEYS = {JSON_V1: "json"}
+
+Handler = Callable[[Request], Awaitable[Response]]
 
 
-def file_link(row: FileRow, base: str) -> Link:
-    """A file's link; ``base`` is this index's absolute URL (micropip < 0.9 needs absolute)."""
-    return Link(
+def file_link(row: FileRow, base: str) -> IndexFile:
+    """A stored file as the simple API lists it; ``base`` is this index's absolute URL
+    (micropip < 0.9 needs absolute URLs)."""
+    return IndexFile(
         filename=row.filename,
         url=f"{base}/files/{row.project}/{row.filename}",
-        sha256=row.sha256,
+        hashes={"sha256": row.sha256},
         requires_python=row.requires_python,
-        yanked=row.yanked,
-        yank_reason=row.yank_reason,
-        metadata_sha256=row.metadata_sha256,
+        yanked=(row.yank_reason or "") if row.yanked else None,
+        metadata=None if row.metadata_sha256 is None else {"sha256": row.metadata_sha256},
         size=row.size,
-        upload_time=row.upload_time,
+        upload_time=format_time(row.upload_time),
     )
 
 
@@ -82,23 +85,25 @@ class IndexApp:
             yield
 
     # -- access ----------------------------------------------------------------------------
-    def _denied(self, request: Request) -> Response | None:
-        """401 for a private index without a valid token; None when reading is allowed."""
+    def readable(self, handler: Handler) -> Handler:
+        """``handler`` behind the read check: a private index answers 401 without a token."""
         if not self.config.private:
-            return None
-        token = token_from_header(request.headers.get("authorization"))
-        if token is not None and authenticate(self.index.db, token) is not None:
-            return None
-        return PlainTextResponse(
-            "this index is private: send an API token (user __token__)\n",
-            status_code=401,
-            headers={"WWW-Authenticate": 'Basic realm="omniwheel"'},
-        )
+            return handler
+
+        async def checked(request: Request) -> Response:
+            token = token_from_header(request.headers.get("authorization"))
+            if token is not None and authenticate(self.index.db, token) is not None:
+                return await handler(request)
+            return PlainTextResponse(
+                "this index is private: send an API token (user __token__)\n",
+                status_code=401,
+                headers={"WWW-Authenticate": 'Basic realm="omniwheel"'},
+            )
+
+        return checked
 
     # -- simple API ------------------------------------------------------------------------
     async def simple_root(self, request: Request) -> Response:
-        if denied := self._denied(request):
-            return denied
         media = negotiate(request.headers.get("accept"), request.query_params.get("format"))
         if media is None:
             return _not_acceptable()
@@ -112,65 +117,62 @@ class IndexApp:
         return page_response(request.headers, rendered, self.cache_control)
 
     async def simple_project(self, request: Request) -> Response:
-        if denied := self._denied(request):
-            return denied
-        raw = request.path_params["project"]
-        name = _normalised(raw)
-        if name is None:
-            return PlainTextResponse(f"{raw!r} is not a valid project name\n", status_code=404)
-        if raw != name or not request.url.path.endswith("/"):
-            return _redirect(request, f"/simple/{name}/")
+        name = _canonical(request, "/simple/")
+        if isinstance(name, Response):
+            return name
         media = negotiate(request.headers.get("accept"), request.query_params.get("format"))
         if media is None:
             return _not_acceptable()
         state = self.index.db.project(name)
         local_wins = self.config.upstream_precedence == "local"
         if self.mirror is not None and (state is None or not local_wins):
-            return await self._mirrored_project(request, name, media)
+            return await self._mirrored_project(request, self.mirror, name, state, media)
         if state is None:
             return _project_not_found(name)
-
         base = _absolute_base(request)
 
         def render() -> Rendered:
-            links = [file_link(row, base) for row in self.index.db.files(name)]
-            body = render_project(name, links, media) if links else b""
+            files = [file_link(row, base) for row in self.index.db.files(name)]
+            body = render_project(name, files, media)
             return Rendered(body, media, _etag(state.serial, media), state.changed)
 
         rendered = self.cache.get(("project", name, media, base), state.serial, render)
-        if not rendered.body:
-            return _project_not_found(name)
         return page_response(request.headers, rendered, self.cache_control)
 
-    async def _mirrored_project(self, request: Request, name: str, media: str) -> Response:
-        assert self.mirror is not None
+    async def _mirrored_project(
+        self,
+        request: Request,
+        mirror: Mirror,
+        name: str,
+        state: ProjectState | None,
+        media: str,
+    ) -> Response:
         base = _absolute_base(request)
-        local = [file_link(row, base) for row in self.index.db.files(name)]
+        local = [file_link(row, base) for row in self.index.db.files(name)] if state else []
         try:
-            page = await self.mirror.page(name)
+            page = await mirror.page(name)
         except UpstreamUnavailableError as exc:
             if not local:
                 return PlainTextResponse(f"{exc}\n", status_code=502)
             page = None
-        ours = {link.filename for link in local}
-        links = local + (page.links(base, name, ours) if page else [])
-        if not links:
+        ours = {file.filename for file in local}
+        files = local + (page.served(base, name, ours) if page else [])
+        if not files:
             return _project_not_found(name)
-        state = self.index.db.project(name)
-        version = (state.serial if state else 0, page.fetched if page else 0.0)
-        changed = max(state.changed if state else 0.0, page.fetched if page else 0.0)
-        etag = f'W/"m{version[0]}-{version[1]:.3f}-{_MEDIA_KEYS.get(media, "html")}"'
+        serial = state.serial if state else 0
+        fetched = page.fetched if page else 0.0
+        version = f"m{serial}-{fetched:.3f}"
+        changed = max(state.changed if state else 0.0, fetched)
 
         def render() -> Rendered:
-            return Rendered(render_project(name, links, media), media, etag, changed)
+            body = render_project(name, files, media)
+            return Rendered(body, media, _etag(version, media), changed)
 
         rendered = self.cache.get(("mirror", name, media, base), version, render)
         return page_response(request.headers, rendered, self.cache_control)
 
     # -- files -----------------------------------------------------------------------------
     async def file(self, request: Request) -> Response:
-        if denied := self._denied(request):
-            return denied
         project, filename = request.path_params["project"], request.path_params["filename"]
         is_metadata = filename.endswith(METADATA_SUFFIX)
         row = self.index.db.file(filename.removesuffix(METADATA_SUFFIX))
@@ -186,11 +188,14 @@ class IndexApp:
         return _file_response(request, path, f'"{digest}"', media, row.upload_time)
 
     async def mirror_file(self, request: Request) -> Response:
-        if denied := self._denied(request):
-            return denied
-        project, filename = request.path_params["project"], request.path_params["filename"]
-        if self.mirror is None or "/" in filename or filename.startswith("."):
+        filename = request.path_params["filename"]
+        if self.mirror is None:
             return PlainTextResponse("this index mirrors no upstream\n", status_code=404)
+        project = _canonical(request, "/mirror/", f"/{filename}")
+        if isinstance(project, Response):
+            return project
+        if "/" in filename or filename.startswith("."):
+            return PlainTextResponse(f"{filename!r} is not a file name\n", status_code=404)
         try:
             path = await self.mirror.file(project, filename)
         except UpstreamUnavailableError as exc:
@@ -217,6 +222,13 @@ class IndexApp:
                 f"the upload is larger than this index's limit of "
                 f"{self.config.max_upload_size} bytes",
             )
+
+        def in_scope(wheel: WheelFilename) -> None:
+            if not may_upload(row, wheel.name):
+                raise UploadError(
+                    403, f"token {row.name!r} may not upload to project {wheel.name!r}"
+                )
+
         with self.index.storage.staging() as staging:
             try:
                 upload = await receive(
@@ -224,18 +236,14 @@ class IndexApp:
                     request.stream(),
                     staging,
                     self.config.max_upload_size,
+                    in_scope,
                 )
-                staged, wheel = check_claims(upload)
+                staged, sha256 = check_claims(upload)
             except UploadError as exc:
                 return _upload_error(request, exc.status, str(exc))
-            project = wheel.name
-            if not may_upload(row, project):
-                return _upload_error(
-                    request, 403, f"token {row.name!r} may not upload to project {project!r}"
-                )
             try:
                 added = await anyio.to_thread.run_sync(
-                    self.index.ingest, staged, upload.digests["sha256"], upload.size
+                    self.index.ingest, staged, sha256, upload.size
                 )
             except WheelRefusedError as exc:
                 return _upload_error(request, 400, str(exc), report_json(exc.report))
@@ -247,31 +255,23 @@ class IndexApp:
 
     # -- web -------------------------------------------------------------------------------
     async def web_list(self, request: Request) -> Response:
-        if denied := self._denied(request):
-            return denied
         query = request.query_params.get("q", "")
         serial, changed = self.index.db.serial()
-
         base = request.scope.get("root_path", "")
 
         def render() -> Rendered:
             projects, total = self.index.db.search(canonicalize_name(query), LIST_LIMIT)
             filenames = self.index.db.filenames(project.name for project in projects)
             body = render_list_page(projects, total, filenames, query, base)
-            return Rendered(body, "text/html", f'W/"w{serial}"', changed)
+            return Rendered(body, "text/html", _etag(f"w{serial}", "text/html"), changed)
 
         rendered = self.cache.get(("web", query, base), serial, render)
         return page_response(request.headers, rendered, self.cache_control)
 
     async def web_project(self, request: Request) -> Response:
-        if denied := self._denied(request):
-            return denied
-        raw = request.path_params["project"]
-        name = _normalised(raw)
-        if name is None or self.index.db.project(name) is None:
-            return _project_not_found(raw)
-        if raw != name:
-            return _redirect(request, f"/project/{name}/")
+        name = _canonical(request, "/project/")
+        if isinstance(name, Response):
+            return name
         base = request.scope.get("root_path", "")
         matrix = self._matrix(name, base)
         if matrix is None:
@@ -280,8 +280,6 @@ class IndexApp:
         return Response(body, media_type="text/html", headers={"Cache-Control": "no-cache"})
 
     async def api_project(self, request: Request) -> Response:
-        if denied := self._denied(request):
-            return denied
         name = _normalised(request.path_params["project"])
         matrix = self._matrix(name, _absolute_base(request)) if name else None
         if matrix is None:
@@ -290,10 +288,9 @@ class IndexApp:
 
     def _matrix(self, name: str, base: str) -> dict[str, Any] | None:
         state = self.index.db.project(name)
-        files = self.index.db.files(name)
-        if state is None or not files:
+        if state is None:
             return None
-        return project_matrix(state, files, f"{base}/files/")
+        return project_matrix(state, self.index.db.files(name), f"{base}/files/")
 
 
 def _absolute_base(request: Request) -> str:
@@ -301,8 +298,9 @@ def _absolute_base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-def _etag(serial: int, media: str) -> str:
-    return f'W/"{serial}-{_MEDIA_KEYS.get(media, "html")}"'
+def _etag(version: object, media: str) -> str:
+    """A weak ETag per page version and rendering (JSON and HTML of one page differ)."""
+    return f'W/"{version}-{media.rpartition("/")[2]}"'
 
 
 def _normalised(raw: str) -> str | None:
@@ -312,11 +310,19 @@ def _normalised(raw: str) -> str | None:
         return None
 
 
-def _redirect(request: Request, path: str) -> Response:
-    target = request.scope.get("root_path", "") + path
-    if request.url.query:
-        target += "?" + request.url.query
-    return RedirectResponse(target, status_code=301)
+def _canonical(request: Request, prefix: str, suffix: str = "/") -> str | Response:
+    """The normalised ``project`` path parameter, or the answer for any other spelling:
+    404 for an invalid name, 301 to ``prefix + name + suffix`` for a valid one."""
+    raw = request.path_params["project"]
+    name = _normalised(raw)
+    if name is None:
+        return PlainTextResponse(f"{raw!r} is not a valid project name\n", status_code=404)
+    if raw != name or not request.url.path.endswith(suffix):
+        target = request.scope.get("root_path", "") + prefix + name + quote(suffix)
+        if request.url.query:
+            target += "?" + request.url.query
+        return RedirectResponse(target, status_code=301)
+    return name
 
 
 def _not_acceptable() -> Response:
@@ -380,17 +386,18 @@ def _upload_error(
 def create_app(root: Path, index: PackageIndex | None = None) -> Starlette:
     """The ASGI app serving the index at ``root``."""
     handlers = IndexApp(index or PackageIndex(root))
+    read = handlers.readable
     routes = [
-        Route("/simple/", handlers.simple_root),
-        Route("/simple/{project}/", handlers.simple_project),
-        Route("/simple/{project}", handlers.simple_project),
-        Route("/files/{project}/{filename}", handlers.file),
-        Route("/mirror/{project}/{filename}", handlers.mirror_file),
+        Route("/simple/", read(handlers.simple_root)),
+        Route("/simple/{project}/", read(handlers.simple_project)),
+        Route("/simple/{project}", read(handlers.simple_project)),
+        Route("/files/{project}/{filename}", read(handlers.file)),
+        Route("/mirror/{project}/{filename}", read(handlers.mirror_file)),
         Route("/", handlers.upload, methods=["POST"]),
         Route("/legacy/", handlers.upload, methods=["POST"]),
-        Route("/", handlers.web_list),
-        Route("/project/{project}/", handlers.web_project),
-        Route("/api/projects/{project}", handlers.api_project),
+        Route("/", read(handlers.web_list)),
+        Route("/project/{project}/", read(handlers.web_project)),
+        Route("/api/projects/{project}", read(handlers.api_project)),
     ]
     return Starlette(routes=routes, lifespan=handlers.lifespan)
 

@@ -12,9 +12,9 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +87,14 @@ class FileRow:
         return cls(
             filename, canonical, project, version, size, sha256, metadata_sha256,
             requires_python, upload_time, bool(yanked), yank_reason, json.loads(report),
+        )  # fmt: skip
+
+    def to_sql(self) -> tuple[Any, ...]:
+        """The values for ``_FILE_COLUMNS``, in that order (the inverse of ``from_sql``)."""
+        return (
+            self.filename, self.canonical, self.project, self.version, self.size, self.sha256,
+            self.metadata_sha256, self.requires_python, self.upload_time, int(self.yanked),
+            self.yank_reason, json.dumps(self.report),
         )  # fmt: skip
 
     def to_json(self) -> dict[str, Any]:
@@ -185,19 +193,15 @@ class Database:
         return ProjectState(*row) if row else None
 
     def projects(self) -> list[ProjectState]:
-        """Every project that has at least one file, by name."""
+        """Every project, by name (a project exists while it has files)."""
         rows = self.connection().execute(
-            "SELECT name, display_name, serial, changed FROM projects "
-            "WHERE EXISTS (SELECT 1 FROM files WHERE files.project = projects.name) ORDER BY name"
+            "SELECT name, display_name, serial, changed FROM projects ORDER BY name"
         )
         return [ProjectState(*row) for row in rows]
 
     def search(self, query: str, limit: int) -> tuple[list[ProjectState], int]:
-        """Projects with files whose name contains ``query``: the first ``limit`` and the count."""
-        where = (
-            "WHERE name LIKE ? ESCAPE '\\' "
-            "AND EXISTS (SELECT 1 FROM files WHERE files.project = projects.name)"
-        )
+        """Projects whose name contains ``query``: the first ``limit`` and the count."""
+        where = "WHERE name LIKE ? ESCAPE '\\'"
         pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         connection = self.connection()
         (total,) = connection.execute(
@@ -211,14 +215,16 @@ class Database:
         return [ProjectState(*row) for row in rows], int(total)
 
     def filenames(self, projects: Iterable[str]) -> dict[str, list[str]]:
-        """The filenames of each of ``projects``."""
-        result: dict[str, list[str]] = {}
-        connection = self.connection()
-        for project in projects:
-            rows = connection.execute(
-                "SELECT filename FROM files WHERE project = ? ORDER BY filename", (project,)
-            )
-            result[project] = [filename for (filename,) in rows]
+        """The filenames of each of ``projects``, in one query."""
+        names = list(projects)
+        rows = self.connection().execute(
+            "SELECT project, filename FROM files "
+            "WHERE project IN (SELECT value FROM json_each(?)) ORDER BY filename",
+            (json.dumps(names),),
+        )
+        result: dict[str, list[str]] = {name: [] for name in names}
+        for project, filename in rows:
+            result[project].append(filename)
         return result
 
     def files(self, project: str | None = None) -> list[FileRow]:
@@ -278,36 +284,47 @@ class Database:
         with self.write() as connection:
             connection.execute("DELETE FROM pending WHERE filename = ?", (filename,))
 
-    def commit_file(self, row: FileRow, display_name: str) -> None:
-        """Make a published file visible, clearing its pending mark in the same transaction.
+    def commit_files(self, rows: Sequence[FileRow], display_names: Mapping[str, str]) -> None:
+        """Make published files visible in one transaction, clearing their pending marks.
 
+        ``display_names`` maps each project to its name as METADATA spells it.
         Raises ``sqlite3.IntegrityError`` when the same wheel (any spelling) is there.
         """
         with self.write() as connection:
-            connection.execute(
+            connection.executemany(
                 "INSERT INTO projects VALUES (?, ?, 0, 0) ON CONFLICT(name) "
                 "DO UPDATE SET display_name = excluded.display_name",
-                (row.project, display_name),
+                display_names.items(),
             )
-            connection.execute(
-                f"INSERT INTO files ({_FILE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (row.filename, row.canonical, row.project, row.version, row.size, row.sha256,
-                 row.metadata_sha256, row.requires_python, row.upload_time, int(row.yanked),
-                 row.yank_reason, json.dumps(row.report)),
-            )  # fmt: skip
-            connection.execute("DELETE FROM pending WHERE filename = ?", (row.filename,))
-            self._bump(connection, [row.project])
+            placeholders = ", ".join("?" * len(_FILE_COLUMNS.split(",")))
+            connection.executemany(
+                f"INSERT INTO files ({_FILE_COLUMNS}) VALUES ({placeholders})",
+                [row.to_sql() for row in rows],
+            )
+            connection.executemany(
+                "DELETE FROM pending WHERE filename = ?", [(row.filename,) for row in rows]
+            )
+            self._bump(connection, [row.project for row in rows])
 
-    def set_yanked(self, files: list[FileRow], reason: str | None, yanked: bool) -> None:
+    def set_yanked(self, files: list[FileRow], reason: str | None, yanked: bool) -> list[FileRow]:
+        """Yank or un-yank ``files``; the rows as they now are."""
+        updated = [
+            replace(row, yanked=yanked, yank_reason=reason if yanked else None) for row in files
+        ]
         with self.write() as connection:
             connection.executemany(
                 "UPDATE files SET yanked = ?, yank_reason = ? WHERE filename = ?",
-                [(int(yanked), reason if yanked else None, row.filename) for row in files],
+                [(int(row.yanked), row.yank_reason, row.filename) for row in updated],
             )
             self._bump(connection, [row.project for row in files])
+        return updated
 
     def delete_files(self, files: list[FileRow], pid: int) -> None:
-        """Hide files, marking them pending until their bytes are gone from disk."""
+        """Hide files, marking them pending until their bytes are gone from disk.
+
+        A project whose last file goes is deleted too, so it is gone from every page.
+        """
+        projects = {row.project for row in files}
         with self.write() as connection:
             now = time.time()
             connection.executemany(
@@ -317,7 +334,12 @@ class Database:
             connection.executemany(
                 "DELETE FROM files WHERE filename = ?", [(row.filename,) for row in files]
             )
-            self._bump(connection, [row.project for row in files])
+            self._bump(connection, projects)
+            connection.executemany(
+                "DELETE FROM projects WHERE name = ? "
+                "AND NOT EXISTS (SELECT 1 FROM files WHERE files.project = projects.name)",
+                [(project,) for project in projects],
+            )
 
     # -- tokens ----------------------------------------------------------------------------
     def add_token(self, row: TokenRow) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gzip
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from email.utils import formatdate, parsedate_to_datetime
 
@@ -82,16 +82,13 @@ def http_date(timestamp: float) -> str:
     return formatdate(timestamp, usegmt=True)
 
 
-def page_response(
-    request: Headers, rendered: Rendered, cache_control: str, extra: Mapping[str, str] = {}
-) -> Response:
+def page_response(request: Headers, rendered: Rendered, cache_control: str) -> Response:
     """The page, or 304 when the client's copy is current; gzipped when worth it."""
     headers = {
         "ETag": rendered.etag,
         "Last-Modified": http_date(rendered.last_modified),
         "Cache-Control": cache_control,
         "Vary": "Accept, Accept-Encoding",
-        **extra,
     }
     if not_modified(request, rendered.etag, rendered.last_modified):
         return Response(status_code=304, headers=headers)

@@ -62,10 +62,9 @@ def families_of(filenames: list[str]) -> list[str]:
     return sorted(found, key=lambda family: _FAMILY_ORDER.get(family, len(_FAMILY_ORDER)))
 
 
-def project_matrix(
-    state: ProjectState, files: list[FileRow], files_url: str = "/files/"
-) -> dict[str, Any]:
-    """The matrix document behind the project page (and its JSON API)."""
+def project_matrix(state: ProjectState, files: list[FileRow], files_url: str) -> dict[str, Any]:
+    """The matrix document behind the project page (and its JSON API); cells link
+    ``files_url + project/filename``."""
     columns: dict[str, Column] = {}
     rows: dict[str, dict[str, Any]] = {}
     for row in files:

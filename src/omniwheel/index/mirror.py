@@ -1,7 +1,8 @@
 """A read-through mirror of an upstream simple index, cached per project page and per file.
 
-Project pages are fetched (PEP 691 JSON preferred, PEP 503 HTML understood),
-kept under ``mirror/pages/`` and reused for ``upstream_ttl`` seconds; files are
+Project pages are fetched (PEP 691 JSON preferred, PEP 503 HTML understood, both
+read by the resolver's own parser), kept in memory and under ``mirror/pages/``,
+and reused for ``upstream_ttl`` seconds; files and their PEP 658 metadata are
 downloaded on first request into ``mirror/files/``, checked against the
 upstream's sha256, and served from there ever after. When the upstream cannot
 be reached the cache answers, whatever its age.
@@ -13,19 +14,22 @@ import contextlib
 import hashlib
 import json
 import time
-from dataclasses import asdict, dataclass
-from datetime import datetime
-from html.parser import HTMLParser
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from urllib.parse import urldefrag, urljoin
 
+import anyio.to_thread
 import httpx
 
+from omniwheel.files import write_atomic
 from omniwheel.index.config import IndexConfig
-from omniwheel.index.simple import HTML_V1, JSON_V1, TEXT_HTML, Link
-from omniwheel.index.storage import Storage, publish, write_atomic
+from omniwheel.index.repository import METADATA_SUFFIX
+from omniwheel.index.storage import Storage, publish
+from omniwheel.resolve.simple import ACCEPT, IndexFile, IndexFormatError, parse_project_page
 
-_ACCEPT = f"{JSON_V1}, {HTML_V1};q=0.2, {TEXT_HTML};q=0.1"
+#: Project pages kept in memory per worker; the rest are read back from ``mirror/pages/``.
+_PAGES_IN_MEMORY = 1024
 
 
 class UpstreamUnavailableError(Exception):
@@ -33,39 +37,20 @@ class UpstreamUnavailableError(Exception):
 
 
 @dataclass(frozen=True)
-class UpstreamFile:
-    filename: str
-    url: str
-    sha256: str | None
-    requires_python: str | None
-    yank_reason: str | None
-    yanked: bool
-    size: int | None
-    upload_time: float | None
-
-
-@dataclass(frozen=True)
 class UpstreamPage:
     fetched: float
-    files: tuple[UpstreamFile, ...]
+    files: tuple[IndexFile, ...]
 
-    def links(self, base: str, project: str, exclude: set[str]) -> list[Link]:
+    def served(self, base: str, project: str, exclude: set[str]) -> list[IndexFile]:
         """The files as this index lists them: served through ``/mirror/``, not from upstream."""
-        return [_link(base, project, item) for item in self.files if item.filename not in exclude]
+        return [
+            replace(file, url=f"{base}/mirror/{project}/{file.filename}")
+            for file in self.files
+            if file.filename not in exclude
+        ]
 
-
-def _link(base: str, project: str, item: UpstreamFile) -> Link:
-    return Link(
-        filename=item.filename,
-        url=f"{base}/mirror/{project}/{item.filename}",
-        sha256=item.sha256,
-        requires_python=item.requires_python,
-        yanked=item.yanked,
-        yank_reason=item.yank_reason,
-        metadata_sha256=None,
-        size=item.size,
-        upload_time=item.upload_time,
-    )
+    def find(self, filename: str) -> IndexFile | None:
+        return next((file for file in self.files if file.filename == filename), None)
 
 
 class Mirror:
@@ -76,152 +61,102 @@ class Mirror:
         self.client = client
         self.pages = storage.mirror / "pages"
         self.files = storage.mirror / "files"
+        self._memory: OrderedDict[str, UpstreamPage] = OrderedDict()
 
     def _page_path(self, project: str) -> Path:
         return self.pages / f"{project}.json"
 
-    def _cached(self, project: str) -> UpstreamPage | None:
+    def _read_cached(self, project: str) -> UpstreamPage | None:
+        """The page another worker (or an earlier run) fetched, if any."""
         try:
-            document = json.loads(self._page_path(project).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            document = json.loads(self._page_path(project).read_bytes())
+            files = tuple(IndexFile(**item) for item in document["files"])
+            return UpstreamPage(float(document["fetched"]), files)
+        except (OSError, ValueError, KeyError, TypeError):
             return None
-        files = tuple(UpstreamFile(**item) for item in document["files"])
-        return UpstreamPage(document["fetched"], files)
+
+    def _remember(self, project: str, page: UpstreamPage) -> UpstreamPage:
+        self._memory[project] = page
+        self._memory.move_to_end(project)
+        while len(self._memory) > _PAGES_IN_MEMORY:
+            self._memory.popitem(last=False)
+        return page
 
     async def page(self, project: str) -> UpstreamPage | None:
         """The upstream's files for ``project`` (None when upstream has no such project)."""
-        cached = self._cached(project)
+        cached = self._memory.get(project)
+        if cached is None:
+            cached = await anyio.to_thread.run_sync(self._read_cached, project)
         if cached is not None and time.time() - cached.fetched < self.ttl:
-            return cached
+            return self._remember(project, cached)
+        try:
+            page = await self._fetch(project)
+        except UpstreamUnavailableError as exc:
+            if cached is None:
+                message = f"upstream unavailable and nothing cached: {exc}"
+                raise UpstreamUnavailableError(message) from exc
+            return self._remember(project, cached)
+        if page is None:
+            return None
+        document = {"fetched": page.fetched, "files": [asdict(file) for file in page.files]}
+        data = json.dumps(document).encode()
+        await anyio.to_thread.run_sync(write_atomic, self._page_path(project), data)
+        return self._remember(project, page)
+
+    async def _fetch(self, project: str) -> UpstreamPage | None:
         url = f"{self.base}{project}/"
         try:
-            response = await self.client.get(url, headers={"Accept": _ACCEPT})
+            response = await self.client.get(url, headers={"Accept": ACCEPT})
         except httpx.HTTPError as exc:
-            return _fallback(cached, f"{url}: {exc}")
+            raise UpstreamUnavailableError(f"{url}: {exc}") from exc
         if response.status_code == 404:
             return None
         if response.status_code != 200:
-            return _fallback(cached, f"{url} answered {response.status_code}")
-        final_url = str(response.url)
-        media = response.headers.get("content-type", "").split(";")[0].strip()
+            raise UpstreamUnavailableError(f"{url} answered {response.status_code}")
+        content_type = response.headers.get("content-type", "")
         try:
-            if media == JSON_V1:
-                files = _from_json(final_url, response.json())
-            else:
-                files = _from_html(final_url, response.text)
-        except (ValueError, KeyError, TypeError) as exc:
-            return _fallback(cached, f"{url}: unreadable page ({exc})")
-        page = UpstreamPage(time.time(), files)
-        document = {"fetched": page.fetched, "files": [asdict(item) for item in files]}
-        write_atomic(self._page_path(project), json.dumps(document).encode(), self.storage.tmp)
-        return page
+            files = parse_project_page(response.content, content_type, str(response.url), self.base)
+        except IndexFormatError as exc:
+            raise UpstreamUnavailableError(str(exc)) from exc
+        return UpstreamPage(time.time(), tuple(files))
 
     async def file(self, project: str, filename: str) -> Path | None:
-        """The cached copy of an upstream file, downloaded and hash-checked on first use."""
+        """The cached copy of an upstream file or its PEP 658 metadata, fetched on first use."""
         target = self.files / project / filename
         if target.is_file():
             return target
         page = await self.page(project)
-        found = next((f for f in page.files if f.filename == filename), None) if page else None
+        wheel_name = filename.removesuffix(METADATA_SUFFIX)
+        found = page.find(wheel_name) if page else None
         if found is None:
             return None
+        if wheel_name == filename:
+            await self._download(found.url, found.hashes, target)
+        elif found.metadata is not None:
+            await self._download(found.url + METADATA_SUFFIX, found.metadata, target)
+        else:
+            return None
+        return target
+
+    async def _download(self, url: str, hashes: Mapping[str, str], target: Path) -> None:
+        """Fetch ``url`` into ``target``, refusing bytes whose sha256 is not the one listed."""
         with self.storage.staging() as staging:
-            staged = staging / filename
+            staged = staging / target.name
             digest = hashlib.sha256()
             try:
-                async with self.client.stream("GET", found.url) as response:
+                async with self.client.stream("GET", url) as response:
                     if response.status_code != 200:
-                        raise UpstreamUnavailableError(
-                            f"{found.url} answered {response.status_code}"
-                        )
+                        raise UpstreamUnavailableError(f"{url} answered {response.status_code}")
                     with staged.open("wb") as stream:
                         async for chunk in response.aiter_bytes(1 << 20):
                             digest.update(chunk)
                             stream.write(chunk)
             except httpx.HTTPError as exc:
-                raise UpstreamUnavailableError(f"{found.url}: {exc}") from exc
-            if found.sha256 and digest.hexdigest() != found.sha256:
+                raise UpstreamUnavailableError(f"{url}: {exc}") from exc
+            expected = hashes.get("sha256")
+            if expected and digest.hexdigest() != expected:
                 raise UpstreamUnavailableError(
-                    f"{found.url} has sha256 {digest.hexdigest()}, upstream lists {found.sha256}"
+                    f"{url} has sha256 {digest.hexdigest()}, upstream lists {expected}"
                 )
             with contextlib.suppress(FileExistsError):  # another request cached it first
                 publish(staged, target)
-        return target
-
-
-def _fallback(cached: UpstreamPage | None, problem: str) -> UpstreamPage:
-    if cached is None:
-        raise UpstreamUnavailableError(f"upstream unavailable and nothing cached: {problem}")
-    return cached
-
-
-def _from_json(base: str, document: dict[str, object]) -> tuple[UpstreamFile, ...]:
-    files = document["files"]
-    if not isinstance(files, list):
-        raise TypeError("'files' is not a list")
-    result = []
-    for item in files:
-        yanked = item.get("yanked", False)
-        upload_time = item.get("upload-time")
-        result.append(
-            UpstreamFile(
-                filename=item["filename"],
-                url=urljoin(base, item["url"]),
-                sha256=item.get("hashes", {}).get("sha256"),
-                requires_python=item.get("requires-python"),
-                yanked=bool(yanked),
-                yank_reason=yanked if isinstance(yanked, str) else None,
-                size=item.get("size"),
-                upload_time=datetime.fromisoformat(upload_time).timestamp()
-                if upload_time
-                else None,
-            )
-        )
-    return tuple(result)
-
-
-class _Anchors(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.anchors: list[tuple[dict[str, str | None], str]] = []
-        self._open: dict[str, str | None] | None = None
-        self._text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "a":
-            self._open, self._text = dict(attrs), []
-
-    def handle_data(self, data: str) -> None:
-        if self._open is not None:
-            self._text.append(data)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "a" and self._open is not None:
-            self.anchors.append((self._open, "".join(self._text).strip()))
-            self._open = None
-
-
-def _from_html(base: str, text: str) -> tuple[UpstreamFile, ...]:
-    parser = _Anchors()
-    parser.feed(text)
-    result = []
-    for attributes, label in parser.anchors:
-        href = attributes.get("href")
-        if not href:
-            continue
-        url, fragment = urldefrag(urljoin(base, href))
-        algorithm, _, value = fragment.partition("=")
-        yank = attributes.get("data-yanked")
-        result.append(
-            UpstreamFile(
-                filename=label or url.rsplit("/", 1)[-1],
-                url=url,
-                sha256=value if algorithm == "sha256" else None,
-                requires_python=attributes.get("data-requires-python"),
-                yanked="data-yanked" in attributes,
-                yank_reason=yank or None,
-                size=None,
-                upload_time=None,
-            )
-        )
-    return tuple(result)

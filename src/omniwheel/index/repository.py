@@ -10,6 +10,7 @@ at a missing file and no unannounced file is ever served.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import sqlite3
@@ -22,18 +23,12 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from omniwheel.audit import WheelReport, check_wheel
+from omniwheel.audit import WheelReport, check_open_wheel
 from omniwheel.errors import OmniwheelError, UsageError
+from omniwheel.files import file_sha256, write_atomic
 from omniwheel.index.config import IndexConfig
 from omniwheel.index.db import Database, FileRow
-from omniwheel.index.storage import (
-    Storage,
-    copy_hashed,
-    fsync_path,
-    process_alive,
-    publish,
-    sha256_file,
-)
+from omniwheel.index.storage import Storage, copy_hashed, process_alive, publish
 from omniwheel.wheel import Wheel, WheelFilename
 
 METADATA_SUFFIX = ".metadata"
@@ -79,6 +74,14 @@ class Problem:
 
     def to_json(self) -> dict[str, str]:
         return {"kind": self.kind, "filename": self.filename, "message": self.message}
+
+
+@dataclass(frozen=True)
+class Verified:
+    """What ``verify`` compared: how many files, and every disagreement found."""
+
+    files: int
+    problems: list[Problem]
 
 
 @dataclass
@@ -129,15 +132,13 @@ class PackageIndex:
         """
         filename = WheelFilename.parse(staged)
         self._refuse_duplicate(filename)
-        report = check_wheel(staged)
-        if report.has_errors:
-            raise WheelRefusedError(report)
         with Wheel.open(staged) as wheel:
+            report = check_open_wheel(wheel)
+            if report.has_errors:
+                raise WheelRefusedError(report)
             metadata = wheel.read_bytes(f"{wheel.dist_info}/METADATA")
             display_name = wheel.metadata.name
             requires_python = wheel.metadata.requires_python
-        staged_metadata = staged.with_name(staged.name + METADATA_SUFFIX)
-        staged_metadata.write_bytes(metadata)
         project = filename.name
         final = self.storage.file_path(project, staged.name)
         row = FileRow(
@@ -147,7 +148,7 @@ class PackageIndex:
             version=str(filename.version),
             size=size,
             sha256=sha256,
-            metadata_sha256=sha256_file(staged_metadata),
+            metadata_sha256=hashlib.sha256(metadata).hexdigest(),
             requires_python=None if requires_python is None else str(requires_python),
             upload_time=time.time(),
             yanked=False,
@@ -160,11 +161,9 @@ class PackageIndex:
         except FileExistsError:
             self.db.drop_pending(row.filename)
             raise DuplicateFileError(f"{row.filename} is already in the index") from None
-        fsync_path(staged_metadata)
-        staged_metadata.replace(final.with_name(final.name + METADATA_SUFFIX))
-        fsync_path(final.parent)
+        write_atomic(final.with_name(final.name + METADATA_SUFFIX), metadata)
         try:
-            self.db.commit_file(row, display_name)
+            self.db.commit_files([row], {project: display_name})
         except sqlite3.IntegrityError:
             self._unlink(row)
             self.db.drop_pending(row.filename)
@@ -202,10 +201,11 @@ class PackageIndex:
         return files
 
     def yank(self, selector: str, reason: str | None, *, undo: bool = False) -> list[FileRow]:
-        """Mark files yanked (PEP 592) or not; installers skip them unless pinned exactly."""
-        files = self.select(selector)
-        self.db.set_yanked(files, reason, not undo)
-        return files
+        """Mark files yanked (PEP 592) or not; the files as they now are.
+
+        Installers skip yanked files unless a requirement pins them exactly.
+        """
+        return self.db.set_yanked(self.select(selector), reason, not undo)
 
     def remove(self, selector: str) -> list[FileRow]:
         """Hide the files at once, then delete their bytes."""
@@ -233,18 +233,16 @@ class PackageIndex:
                         result.quarantined.append(path.name)
             self.db.drop_pending(pending.filename)
         for directory in self.storage.stale_staging():
-            if directory.is_dir():
-                shutil.rmtree(directory, ignore_errors=True)
-            else:
-                directory.unlink(missing_ok=True)
+            shutil.rmtree(directory, ignore_errors=True)
             result.staging_removed.append(directory.name)
         return result
 
-    def verify(self) -> list[Problem]:
+    def verify(self) -> Verified:
         """Every file against its row and hashes, and every row and pending mark against disk."""
         problems: list[Problem] = []
         expected: set[Path] = set()
-        for row in self.db.files():
+        rows = self.db.files()
+        for row in rows:
             path = self.storage.file_path(row.project, row.filename)
             metadata = path.with_name(path.name + METADATA_SUFFIX)
             expected |= {path, metadata}
@@ -266,7 +264,7 @@ class PackageIndex:
             Problem("stale-staging", p.name, f"{p} was left by a crashed writer")
             for p in self.storage.stale_staging()
         ]
-        return problems
+        return Verified(len(rows), problems)
 
 
 def _compare(path: Path, filename: str, size: int | None, sha256: str, kind: str) -> list[Problem]:
@@ -280,7 +278,7 @@ def _compare(path: Path, filename: str, size: int | None, sha256: str, kind: str
                 f"{path} has {path.stat().st_size} bytes; the database says {size}",
             )
         ]
-    actual = sha256_file(path)
+    actual = file_sha256(path)
     if actual != sha256:
         return [
             Problem(

@@ -1,24 +1,27 @@
 """The simple repository API: PEP 503 HTML and PEP 691 JSON from one model of a page.
 
-Both renderings carry the same facts: a sha256 on every link (503), PEP 700's
+Both renderings carry the same facts: a hash on every link (503), PEP 700's
 ``versions``, ``size`` and ``upload-time`` (JSON only, as the PEP says), PEP 658
 metadata hashes under both PEP 714 names, and PEP 592 yanks with their reasons.
+A file is the resolver's ``IndexFile``, so what this index renders is exactly
+what ``omniwheel.resolve.simple.parse_project_page`` reads back.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
-from packaging.version import InvalidVersion, Version
+from packaging.utils import InvalidSdistFilename, parse_sdist_filename
+from packaging.version import Version
+
+from omniwheel.resolve.simple import HTML_V1, JSON_V1, IndexFile
+from omniwheel.wheel import WheelError, WheelFilename
 
 API_VERSION = "1.1"
-JSON_V1 = "application/vnd.pypi.simple.v1+json"
-HTML_V1 = "application/vnd.pypi.simple.v1+html"
 TEXT_HTML = "text/html"
 _ALIASES = {
     "application/vnd.pypi.simple.latest+json": JSON_V1,
@@ -30,29 +33,14 @@ _SHORT_FORMATS = {"json": JSON_V1, "html": HTML_V1}
 _PREFERENCE = (TEXT_HTML, HTML_V1, JSON_V1)
 
 
-@dataclass(frozen=True)
-class Link:
-    """One file on a project page."""
-
-    filename: str
-    url: str
-    sha256: str | None
-    requires_python: str | None
-    yanked: bool
-    yank_reason: str | None
-    metadata_sha256: str | None
-    size: int | None
-    upload_time: float | None
-
-    @property
-    def version(self) -> Version | None:
-        """The version a wheel filename states (PEP 700 lists them); None if unparsable."""
-        if not self.filename.endswith(".whl"):
-            return None
-        try:
-            return Version(self.filename.split("-")[1])
-        except (InvalidVersion, IndexError):
-            return None
+def file_version(filename: str) -> Version | None:
+    """The version a wheel or sdist filename states (PEP 700 lists them); None if unparsable."""
+    try:
+        if filename.endswith(".whl"):
+            return WheelFilename.parse(filename).version
+        return parse_sdist_filename(filename)[1]
+    except (WheelError, InvalidSdistFilename):
+        return None
 
 
 def negotiate(accept: str | None, override: str | None) -> str | None:
@@ -120,52 +108,51 @@ def render_root(projects: Sequence[tuple[str, str]], media_type: str) -> bytes:
     return _html_page("Simple index", lines)
 
 
-def render_project(name: str, links: Sequence[Link], media_type: str) -> bytes:
+def render_project(name: str, files: Sequence[IndexFile], media_type: str) -> bytes:
     """One project's files; ``name`` is the normalised name."""
     if media_type == JSON_V1:
-        versions = sorted({v for v in (link.version for link in links) if v is not None})
+        versions = {v for file in files if (v := file_version(file.filename)) is not None}
         document = {
             "meta": {"api-version": API_VERSION},
             "name": name,
-            "versions": [str(version) for version in versions],
-            "files": [_file_json(link) for link in links],
+            "versions": [str(version) for version in sorted(versions)],
+            "files": [_file_json(file) for file in files],
         }
         return json.dumps(document, separators=(",", ":")).encode()
-    return _html_page(f"Links for {name}", [_anchor(link) for link in links])
+    return _html_page(f"Links for {name}", [_anchor(file) for file in files])
 
 
-def _file_json(link: Link) -> dict[str, Any]:
-    entry: dict[str, Any] = {
-        "filename": link.filename,
-        "url": link.url,
-        "hashes": {"sha256": link.sha256} if link.sha256 else {},
-    }
-    if link.requires_python:
-        entry["requires-python"] = link.requires_python
-    metadata: dict[str, str] | bool = (
-        {"sha256": link.metadata_sha256} if link.metadata_sha256 else False
-    )
+def _file_json(file: IndexFile) -> dict[str, Any]:
+    entry: dict[str, Any] = {"filename": file.filename, "url": file.url, "hashes": file.hashes}
+    if file.requires_python:
+        entry["requires-python"] = file.requires_python
+    metadata = False if file.metadata is None else (dict(file.metadata) or True)
     entry["core-metadata"] = metadata
     entry["dist-info-metadata"] = metadata
-    entry["yanked"] = (link.yank_reason or True) if link.yanked else False
-    if link.size is not None:
-        entry["size"] = link.size
-    if link.upload_time is not None:
-        entry["upload-time"] = format_time(link.upload_time)
+    entry["yanked"] = False if file.yanked is None else (file.yanked or True)
+    if file.size is not None:
+        entry["size"] = file.size
+    if file.upload_time is not None:
+        entry["upload-time"] = file.upload_time
     return entry
 
 
-def _anchor(link: Link) -> str:
-    href = link.url + (f"#sha256={link.sha256}" if link.sha256 else "")
+def _anchor(file: IndexFile) -> str:
+    """PEP 503 links carry one hash: sha256 when the file has it."""
+    href = file.url
+    if file.hashes:
+        algorithm = "sha256" if file.sha256 else next(iter(file.hashes))
+        href += f"#{algorithm}={file.hashes[algorithm]}"
     attributes = [f'href="{escape(href)}"']
-    if link.requires_python:
-        attributes.append(f'data-requires-python="{escape(link.requires_python)}"')
-    if link.metadata_sha256:
-        value = f"sha256={link.metadata_sha256}"
+    if file.requires_python:
+        attributes.append(f'data-requires-python="{escape(file.requires_python)}"')
+    if file.metadata is not None:
+        digests = [f"{name}={digest}" for name, digest in file.metadata.items()]
+        value = escape(digests[0] if digests else "true")
         attributes += [f'data-core-metadata="{value}"', f'data-dist-info-metadata="{value}"']
-    if link.yanked:
-        attributes.append(f'data-yanked="{escape(link.yank_reason or "")}"')
-    return f"<a {' '.join(attributes)}>{escape(link.filename)}</a><br>"
+    if file.yanked is not None:
+        attributes.append(f'data-yanked="{escape(file.yanked)}"')
+    return f"<a {' '.join(attributes)}>{escape(file.filename)}</a><br>"
 
 
 def _html_page(title: str, lines: list[str]) -> bytes:

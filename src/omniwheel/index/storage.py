@@ -1,9 +1,11 @@
 """Files under the index root, written so that no reader ever sees half of one.
 
-Everything new is written in ``tmp/`` (one staging directory per writer, named
+Every new wheel is written in ``tmp/`` (one staging directory per writer, named
 after its process), flushed to disk, then hard-linked into place: a link
 either appears whole or not at all, and never replaces an existing file, so two
-workers racing for the same filename cannot overwrite each other.
+workers racing for the same filename cannot overwrite each other. Small files
+written whole (configuration, extracted metadata, cached pages) go through
+``omniwheel.files.write_atomic`` instead.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from omniwheel.files import write_atomic
 from omniwheel.index.config import CONFIG_NAME, default_config_text
 
 DATABASE_NAME = "index.sqlite3"
@@ -40,7 +43,7 @@ class Storage:
             directory.mkdir(parents=True, exist_ok=True)
         config = self.root / CONFIG_NAME
         if not config.exists():
-            write_atomic(config, default_config_text().encode(), self.tmp)
+            write_atomic(config, default_config_text().encode())
 
     def file_path(self, project: str, filename: str) -> Path:
         return self.files / project / filename
@@ -103,27 +106,6 @@ def publish(staged: Path, final: Path) -> None:
     final.parent.mkdir(parents=True, exist_ok=True)
     os.link(staged, final)
     fsync_path(final.parent)
-
-
-def write_atomic(path: Path, data: bytes, tmp: Path) -> None:
-    """Replace ``path`` with ``data``: temporary file, fsync, rename."""
-    tmp.mkdir(parents=True, exist_ok=True)
-    staged = tmp / f"{os.getpid()}-{secrets.token_hex(8)}.part"
-    try:
-        with staged.open("wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        path.parent.mkdir(parents=True, exist_ok=True)
-        staged.replace(path)
-        fsync_path(path.parent)
-    finally:
-        staged.unlink(missing_ok=True)
-
-
-def sha256_file(path: Path) -> str:
-    with path.open("rb") as stream:
-        return hashlib.file_digest(stream, "sha256").hexdigest()
 
 
 def copy_hashed(source: BinaryIO, target: Path) -> tuple[str, int]:

@@ -2,15 +2,18 @@
 
 The multipart body is parsed as it arrives: form fields are kept (small,
 bounded), the file part goes straight to a staging file while it is hashed, so
-memory stays bounded whatever the upload's size. What the client claims (name,
-version, digests) is then compared with what arrived.
+memory stays bounded whatever the upload's size. The file's name is judged (a
+wheel? may this token upload that project?) as soon as its part begins, before
+any of its bytes are staged. What the client claims (name, version, digests) is
+then compared with what arrived.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -27,10 +30,12 @@ if TYPE_CHECKING:
 _MAX_FIELD = 1 << 16
 _MAX_FIELDS_TOTAL = 1 << 20
 _FILE_FIELD = "content"
-_DIGESTS = {
-    "sha256_digest": "sha256",
-    "md5_digest": "md5",
-    "blake2_256_digest": "blake2_256",
+_SHA256 = "sha256_digest"
+#: The digest fields of the form and how to compute each (``<algorithm>_digest``).
+_DIGESTS: dict[str, Callable[[], Any]] = {
+    _SHA256: hashlib.sha256,
+    "md5_digest": partial(hashlib.md5, usedforsecurity=False),
+    "blake2_256_digest": partial(hashlib.blake2b, digest_size=32),
 }
 
 
@@ -44,10 +49,14 @@ class UploadError(Exception):
 
 @dataclass
 class Upload:
-    """A received upload: its form fields and the staged file with its digests."""
+    """A received upload: its form fields and the staged file with its digests.
+
+    ``digests`` is keyed by form field: sha256 always, the others when claimed.
+    """
 
     fields: dict[str, list[str]] = field(default_factory=dict)
     path: Path | None = None
+    wheel: WheelFilename | None = None
     size: int = 0
     digests: dict[str, str] = field(default_factory=dict)
 
@@ -59,10 +68,13 @@ class Upload:
 class _Reader:
     """python-multipart callbacks that fill an ``Upload``."""
 
-    def __init__(self, staging: Path, max_size: int) -> None:
+    def __init__(
+        self, staging: Path, max_size: int, accept: Callable[[WheelFilename], None]
+    ) -> None:
         self.upload = Upload()
         self.staging = staging
         self.max_size = max_size
+        self.accept = accept
         self._header_field = bytearray()
         self._header_value = bytearray()
         self._headers: dict[str, str] = {}
@@ -107,13 +119,16 @@ class _Reader:
             raise UploadError(
                 400, f"{filename!r}: this index accepts wheels only (name-version-tags.whl)"
             )
+        try:
+            self.upload.wheel = WheelFilename.parse(basename)
+        except WheelError as exc:
+            raise UploadError(400, str(exc)) from exc
+        self.accept(self.upload.wheel)
         self.upload.path = self.staging / basename
         self._file = self.upload.path.open("wb")
-        self._hashers = {
-            "sha256": hashlib.sha256(),
-            "md5": hashlib.md5(usedforsecurity=False),
-            "blake2_256": hashlib.blake2b(digest_size=32),
-        }
+        # Forms put their fields before the file: hash what they claim, and sha256 to store.
+        claimed = [name for name in _DIGESTS if name == _SHA256 or self.upload.field(name)]
+        self._hashers = {name: _DIGESTS[name]() for name in claimed}
 
     def part_data(self, data: bytes, start: int, end: int) -> None:
         chunk = data[start:end]
@@ -147,14 +162,21 @@ class _Reader:
 
 
 async def receive(
-    content_type: str | None, body: AsyncIterator[bytes], staging: Path, max_size: int
+    content_type: str | None,
+    body: AsyncIterator[bytes],
+    staging: Path,
+    max_size: int,
+    accept: Callable[[WheelFilename], None],
 ) -> Upload:
-    """Stream a multipart upload into ``staging``; raises ``UploadError``."""
+    """Stream a multipart upload into ``staging``; raises ``UploadError``.
+
+    ``accept`` judges the file's name before its bytes arrive (raising ``UploadError``).
+    """
     media, options = parse_options_header(content_type or "")
     boundary = options.get(b"boundary")
     if media != b"multipart/form-data" or not boundary:
         raise UploadError(400, "an upload must be multipart/form-data with a boundary")
-    reader = _Reader(staging, max_size)
+    reader = _Reader(staging, max_size, accept)
     parser = MultipartParser(boundary, reader.callbacks())
     try:
         async for chunk in body:
@@ -167,37 +189,42 @@ async def receive(
     return reader.upload
 
 
-def check_claims(upload: Upload) -> tuple[Path, WheelFilename]:
-    """The staged wheel and its parsed name, once the form's claims agree with the file."""
+def check_claims(upload: Upload) -> tuple[Path, str]:
+    """The staged wheel and its sha256, once the form's claims agree with the file."""
     action = upload.field(":action")
     if action != "file_upload":
         raise UploadError(400, f"':action' is {action!r}; this API handles 'file_upload' only")
-    if upload.path is None:
+    if upload.path is None or upload.wheel is None:
         raise UploadError(400, "the upload has no 'content' file part")
-    try:
-        wheel = WheelFilename.parse(upload.path)
-    except WheelError as exc:
-        raise UploadError(400, str(exc)) from exc
     name = upload.field("name")
-    if name is not None and canonicalize_name(name) != wheel.name:
+    if name is not None and canonicalize_name(name) != upload.wheel.name:
         raise UploadError(400, f"the form says name {name!r} but the file is {upload.path.name}")
     version = upload.field("version")
-    if version is not None and _version(version) != wheel.version:
+    if version is not None and _version(version) != upload.wheel.version:
         raise UploadError(
             400, f"the form says version {version!r} but the file is {upload.path.name}"
         )
     filetype = upload.field("filetype")
     if filetype not in (None, "bdist_wheel"):
         raise UploadError(400, f"filetype {filetype!r}: this index accepts bdist_wheel only")
-    for form_field, algorithm in _DIGESTS.items():
+    for form_field, hasher in _DIGESTS.items():
         claimed = upload.field(form_field)
-        if claimed and claimed.strip().lower() != upload.digests[algorithm]:
+        if not claimed:
+            continue
+        actual = upload.digests.get(form_field) or _file_digest(upload.path, hasher)
+        if claimed.strip().lower() != actual:
             raise UploadError(
                 400,
-                f"{form_field} {claimed} does not match the {algorithm} of the received "
-                f"file ({upload.digests[algorithm]}): the upload was corrupted",
+                f"{form_field} {claimed} does not match the {form_field.removesuffix('_digest')} "
+                f"of the received file ({actual}): the upload was corrupted",
             )
-    return upload.path, wheel
+    return upload.path, upload.digests[_SHA256]
+
+
+def _file_digest(path: Path, hasher: Callable[[], Any]) -> str:
+    """A digest the form claimed only after the file part (rare): read the staged file again."""
+    with path.open("rb") as stream:
+        return hashlib.file_digest(stream, hasher).hexdigest()
 
 
 def _version(text: str) -> Version | None:
