@@ -40,6 +40,7 @@ def make_wheel(tmp_path: Path) -> MakeWheel:
 
     WHEEL and METADATA are generated unless ``files`` gives them; RECORD is generated
     and passed through ``edit_record``; ``unlisted`` members are left out of RECORD.
+    ``purelib=False`` makes WHEEL say ``Root-Is-Purelib: false``, as binary wheels do.
     """
 
     def build(
@@ -48,6 +49,7 @@ def make_wheel(tmp_path: Path) -> MakeWheel:
         *,
         edit_record: Callable[[str], str] = lambda text: text,
         unlisted: Mapping[str, bytes] = {},
+        purelib: bool = True,
     ) -> Path:
         name, version, *_, python, abi, platform = filename.removesuffix(".whl").split("-")
         dist_info = f"{name}-{version}.dist-info"
@@ -56,7 +58,8 @@ def make_wheel(tmp_path: Path) -> MakeWheel:
                 f"Metadata-Version: 2.4\nName: {name}\nVersion: {version}\n".encode()
             ),
             f"{dist_info}/WHEEL": (
-                f"Wheel-Version: 1.0\nGenerator: conftest\nRoot-Is-Purelib: true\n"
+                f"Wheel-Version: 1.0\nGenerator: conftest\n"
+                f"Root-Is-Purelib: {str(purelib).lower()}\n"
                 f"Tag: {python}-{abi}-{platform}\n"
             ).encode(),
             **files,

@@ -15,7 +15,6 @@ import hashlib
 import json
 import re
 import shutil
-import subprocess
 import sys
 import sysconfig
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from omniwheel.cli.main import main
 from omniwheel.rewrite.elf_edit import ElfChanges, ElfEditError, edit_elf
 from omniwheel.rewrite.repair import RepairError, repair_wheel
 from omniwheel.wheel import Wheel
+from toolrun import run
 
 pytestmark = pytest.mark.toolchain
 if not (shutil.which("gcc") and shutil.which("clang-14") and shutil.which("llvm-readelf-14")):
@@ -68,14 +68,6 @@ AUDITWHEEL = shutil.which("auditwheel", path=str(Path(sys.executable).parent)) o
 Built = dict[str, Path]
 
 
-def _run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [str(a) for a in args], capture_output=True, text=True, check=False, cwd=cwd
-    )
-    assert result.returncode == 0, f"{args}: {result.stderr}"
-    return result
-
-
 @pytest.fixture(scope="session")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     """gcc (GNU ld) builds for this machine, and clang-14 + ld.lld-14 builds for several CPUs."""
@@ -90,29 +82,29 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     for out, linker in ((gnu, "-fuse-ld=bfd"), (lld, "-fuse-ld=lld")):
         compiler = "gcc" if out is gnu else "clang-14"
         shared = [compiler, linker, "-shared", "-fPIC"]
-        _run(*shared, "-o", out / "libbar.so.2", "-Wl,-soname,libbar.so.2", root / "bar.c")
-        _run(*shared, "-o", out / "libfoo.so.1", "-Wl,-soname,libfoo.so.1",
-             f"-Wl,--version-script={root / 'foo.map'}", root / "foo.c", "-L", out,
-             "-l:libbar.so.2")  # fmt: skip
-        _run(*shared, f"-I{include}", "-o", out / "_ext.so", root / "ext.c", "-L", out,
-             "-l:libfoo.so.1")  # fmt: skip
+        run(*shared, "-o", out / "libbar.so.2", "-Wl,-soname,libbar.so.2", root / "bar.c")
+        run(*shared, "-o", out / "libfoo.so.1", "-Wl,-soname,libfoo.so.1",
+            f"-Wl,--version-script={root / 'foo.map'}", root / "foo.c", "-L", out,
+            "-l:libbar.so.2")  # fmt: skip
+        run(*shared, f"-I{include}", "-o", out / "_ext.so", root / "ext.c", "-L", out,
+            "-l:libfoo.so.1")  # fmt: skip
     (root / "main.c").write_text("int main(void) { return 0; }\n")
-    _run("gcc", "-o", gnu / "main", root / "main.c")
+    run("gcc", "-o", gnu / "main", root / "main.c")
     built = {"gnu": gnu, "lld": lld}
     for arch, triple in CROSS_TARGETS.items():
         out = root / arch
         out.mkdir()
         cross = ["clang-14", f"--target={triple}", "-fuse-ld=lld", "-nostdlib", "-shared", "-fPIC"]
-        _run(*cross, "-o", out / "libbar.so.2", "-Wl,-soname,libbar.so.2", root / "bar.c")
-        _run(*cross, "-o", out / "libfoo.so.1", "-Wl,-soname,libfoo.so.1", root / "cross.c",
-             "-L", out, "-l:libbar.so.2")  # fmt: skip
+        run(*cross, "-o", out / "libbar.so.2", "-Wl,-soname,libbar.so.2", root / "bar.c")
+        run(*cross, "-o", out / "libfoo.so.1", "-Wl,-soname,libfoo.so.1", root / "cross.c",
+            "-L", out, "-l:libbar.so.2")  # fmt: skip
         built[arch] = out
     return built
 
 
 def _dynamic(readelf: str, path: Path) -> dict[str, list[str]]:
     """NEEDED, SONAME and RUNPATH as ``readelf -d`` prints them, failing on any warning."""
-    result = _run(readelf, "-dW", path)
+    result = run(readelf, "-dW", path)
     assert not result.stderr, result.stderr
     found: dict[str, list[str]] = {}
     for kind, value in re.findall(r"\((NEEDED|SONAME|RUNPATH|RPATH)\)\s+[^\[]*\[([^\]]*)\]",
@@ -122,7 +114,7 @@ def _dynamic(readelf: str, path: Path) -> dict[str, list[str]]:
 
 
 def _version_files(path: Path) -> list[str]:
-    return re.findall(r"File: (\S+)", _run("readelf", "-VW", path).stdout)
+    return re.findall(r"File: (\S+)", run("readelf", "-VW", path).stdout)
 
 
 CHANGES = ElfChanges(
@@ -145,7 +137,7 @@ def test_edit_agrees_with_both_readelfs(built: Built, variant: str) -> None:
             "SONAME": ["libfoo-89abcdef.so.1"],
             "RUNPATH": ["$ORIGIN:$ORIGIN/../demo.libs"],
         }, readelf
-        headers = _run(readelf, "-lW", edited_path)
+        headers = run(readelf, "-lW", edited_path)
         assert not headers.stderr
     elf = parse_elf(edited_path.read_bytes())
     assert (elf.needed[0], elf.soname, elf.runpath, elf.rpath) == (
@@ -194,7 +186,7 @@ def test_edited_libraries_load(built: Built, variant: str, tmp_path: Path) -> No
         "import ctypes, sys; "
         "print(ctypes.CDLL(sys.argv[1]).foo_value())"
     )  # fmt: skip
-    result = _run(sys.executable, "-c", script, tmp_path / "libfoo-1.so.1")
+    result = run(sys.executable, "-c", script, tmp_path / "libfoo-1.so.1")
     assert result.stdout.strip() == "42"
 
 
@@ -221,14 +213,8 @@ def test_refuses_executables(built: Built) -> None:
 def _demo_wheel(make_wheel: Callable[..., Path], ext: Path) -> Path:
     return make_wheel(
         f"demo-1.0-{PYTHON_TAG}-{PYTHON_TAG}-linux_x86_64.whl",
-        {
-            "demo/__init__.py": b"from demo._ext import value\n",
-            EXT_MEMBER: ext.read_bytes(),
-            "demo-1.0.dist-info/WHEEL": (
-                "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: false\n"
-                f"Tag: {PYTHON_TAG}-{PYTHON_TAG}-linux_x86_64\n"
-            ).encode(),
-        },
+        {"demo/__init__.py": b"from demo._ext import value\n", EXT_MEMBER: ext.read_bytes()},
+        purelib=False,
     )
 
 
@@ -240,7 +226,6 @@ def libraries(built: Built, tmp_path: Path) -> Path:
     return copy
 
 
-@pytest.mark.skipif(AUDITWHEEL is None, reason="needs auditwheel (test extra)")
 def test_repair_installs_and_imports_without_the_original(
     libraries: Path, make_wheel: Callable[..., Path], tmp_path: Path
 ) -> None:
@@ -261,29 +246,38 @@ def test_repair_installs_and_imports_without_the_original(
     assert report.platform_tags == ("manylinux_2_26_x86_64",)
     assert output.name == f"demo-1.0-{PYTHON_TAG}-{PYTHON_TAG}-manylinux_2_26_x86_64.whl"
 
+    # The judgement made before writing is what reading the written wheel finds.
     result = check_wheel(output)
     assert not result.findings, result.findings
+    assert report.check is not None
+    assert [v.to_json() for v in report.check.verdicts] == [v.to_json() for v in result.verdicts]
+    judged = sorted((b.member, b.binary) for b in report.check.binaries)
+    assert judged == sorted((b.member, b.binary) for b in result.binaries)
     with Wheel.open(output) as wheel:
         wheel.verify()  # every RECORD row matches
         ext = parse_elf(wheel.read_bytes(EXT_MEMBER))
     assert ext.runpath == ("$ORIGIN/../demo.libs",)
     assert ext.needed[0] == Path(report.vendored[0].member or "").name
 
-    shown = _run(str(AUDITWHEEL), "show", output).stdout
-    assert (
-        re.search(r'consistent with the\s+following platform tag:\s+"(\S+)"', shown)[1]
-        == (  # type: ignore[index]
-            report.platform_tags[0]
-        )
-    )
-
     shutil.rmtree(libraries)
     venv = tmp_path / "venv"
-    _run(sys.executable, "-m", "venv", "--without-pip", venv)
-    _run(sys.executable, "-m", "pip", "--python", venv / "bin" / "python", "install", "-q",
-         "--no-deps", "--no-index", output)  # fmt: skip
-    imported = _run(venv / "bin" / "python", "-c", "import demo; print(demo.value())", cwd=tmp_path)
+    run(sys.executable, "-m", "venv", "--without-pip", venv)
+    run(sys.executable, "-m", "pip", "--python", venv / "bin" / "python", "install", "-q",
+        "--no-deps", "--no-index", output)  # fmt: skip
+    imported = run(venv / "bin" / "python", "-c", "import demo; print(demo.value())", cwd=tmp_path)
     assert imported.stdout.strip() == "42"
+
+
+@pytest.mark.skipif(AUDITWHEEL is None, reason="needs auditwheel (test extra)")
+def test_auditwheel_agrees_on_the_tag(
+    libraries: Path, make_wheel: Callable[..., Path], tmp_path: Path
+) -> None:
+    source = _demo_wheel(make_wheel, libraries / "_ext.so")
+    report = repair_wheel(source, tmp_path / "out", lib_path=[libraries])
+    shown = run(str(AUDITWHEEL), "show", report.output or "").stdout
+    agreed = re.search(r'consistent with the\s+following platform tag:\s+"(\S+)"', shown)
+    assert agreed is not None, shown
+    assert agreed[1] == report.platform_tags[0]
 
 
 def test_repair_is_deterministic(
@@ -377,19 +371,14 @@ def test_repair_for_a_foreign_target(
     (tmp_path / "ext.c").write_text("extern int bar_value(void);\nint PyInit__ext(void) "
                                     "{ return bar_value(); }\n")  # fmt: skip
     cross = ["clang-14", f"--target={target}", "-fuse-ld=lld", "-nostdlib", "-shared", "-fPIC"]
-    _run(*cross, "-o", tmp_path / "libbar.so", "-Wl,-soname,libbar.so", tmp_path / "bar.c")
-    _run(*cross, "-o", tmp_path / "_ext.so", tmp_path / "ext.c", "-L", tmp_path, "-lbar")
+    run(*cross, "-o", tmp_path / "libbar.so", "-Wl,-soname,libbar.so", tmp_path / "bar.c")
+    run(*cross, "-o", tmp_path / "_ext.so", tmp_path / "ext.c", "-L", tmp_path, "-lbar")
     platform = parse_platform(tag, python="3.13")
     member = f"demo/_ext{platform.family.extension_suffixes(platform)[0]}"
     source = make_wheel(
         f"demo-1.0-cp313-cp313-{tag}.whl",
-        {
-            member: (tmp_path / "_ext.so").read_bytes(),
-            "demo-1.0.dist-info/WHEEL": (
-                "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: false\n"
-                f"Tag: cp313-cp313-{tag}\n"
-            ).encode(),
-        },
+        {member: (tmp_path / "_ext.so").read_bytes()},
+        purelib=False,
     )
     with pytest.raises(RepairError, match=r"cannot find libbar\.so"):
         repair_wheel(source, tmp_path / "out")  # nothing of this host is searched
@@ -410,11 +399,15 @@ def test_repair_for_a_foreign_target(
 def test_empty_runpath_removes_search_paths(built: Built, tmp_path: Path) -> None:
     """A vendored copy keeps no build-machine search path."""
     with_rpath = tmp_path / "libbar.so.2"
-    _run("gcc", "-shared", "-fPIC", "-o", with_rpath, "-Wl,-rpath,/opt/build/lib",
-         "-Wl,--disable-new-dtags", built["gnu"].parent / "bar.c")  # fmt: skip
+    run("gcc", "-shared", "-fPIC", "-o", with_rpath, "-Wl,-rpath,/opt/build/lib",
+        "-Wl,--disable-new-dtags", built["gnu"].parent / "bar.c")  # fmt: skip
     assert parse_elf(with_rpath.read_bytes()).rpath == ("/opt/build/lib",)
     edited = tmp_path / "edited.so"
     edited.write_bytes(edit_elf(with_rpath.read_bytes(), ElfChanges(runpath=())))
-    assert "RPATH" not in _dynamic("readelf", edited) and "RUNPATH" not in _dynamic(
-        "llvm-readelf-14", edited
-    )
+    for readelf in ("readelf", "llvm-readelf-14"):
+        before = _dynamic(readelf, with_rpath)
+        assert before["RPATH"] == ["/opt/build/lib"], readelf
+        # Neither DT_RPATH nor a DT_RUNPATH in its place; everything else as it was.
+        assert _dynamic(readelf, edited) == {
+            kind: values for kind, values in before.items() if kind != "RPATH"
+        }, readelf

@@ -9,9 +9,7 @@ CodeDirectory matches the bytes.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,6 +23,7 @@ from omniwheel.rewrite.codesign import sign_adhoc, verify_page_hashes
 from omniwheel.rewrite.macho_edit import MachOChanges, MachOEditError, edit_macho
 from omniwheel.rewrite.repair import repair_wheel
 from omniwheel.wheel import Wheel
+from toolrun import run
 
 pytestmark = pytest.mark.toolchain
 TOOLS = ("clang-14", "ld64.lld-14", "llvm-otool-14", "llvm-objdump-14", "llvm-lipo-14")
@@ -46,16 +45,10 @@ SIGN = {"macos": (), "ios": ("-Wl,-adhoc_codesign",)}
 Built = dict[str, Path]
 
 
-def _run(*args: str | Path) -> str:
-    result = subprocess.run([str(a) for a in args], capture_output=True, text=True, check=False)
-    assert result.returncode == 0, f"{args}: {result.stderr}"
-    return result.stdout
-
-
 def _link(out: Path, target: str, kind: str, *inputs: str | Path) -> Path:
     """Without libSystem, dyld_stub_binder is left for dyld to provide."""
     flags = ("-fuse-ld=lld", "-nostdlib", "-Wl,-undefined,dynamic_lookup")
-    _run("clang-14", "-target", target, *flags, kind, "-o", out, *inputs)
+    run("clang-14", "-target", target, *flags, kind, "-o", out, *inputs)
     return out
 
 
@@ -88,13 +81,13 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     x86 = _link(root / "ext-x86_64.so", "x86_64-apple-macos10.13", "-bundle", root / "ext.c",
                 "-Wl,-headerpad_max_install_names", x86_bar)  # fmt: skip
     built["universal"] = root / "ext-universal.so"
-    _run("llvm-lipo-14", "-create", x86, built["macos/ext"], "-output", built["universal"])
+    run("llvm-lipo-14", "-create", x86, built["macos/ext"], "-output", built["universal"])
     return built
 
 
 def _otool_names(path: Path) -> list[str]:
     """Install names as llvm-otool-14 -L prints them (first line is the file name)."""
-    lines = _run("llvm-otool-14", "-L", path).splitlines()[1:]
+    lines = run("llvm-otool-14", "-L", path).stdout.splitlines()[1:]
     return [line.split(" (compatibility")[0].strip() for line in lines]
 
 
@@ -114,8 +107,9 @@ LC_ID_DYLIB = 0xD
 )
 def test_signature_is_the_linkers_byte_for_byte(built: Built, name: str) -> None:
     original = built[name].read_bytes()
-    assert parse_macho(original).slices[0].code_directory is not None  # lld signed it
-    assert sign_adhoc(original) == original
+    piece = parse_macho(original).slices[0]
+    assert piece.code_directory is not None  # lld signed it
+    assert sign_adhoc(original, piece) == original
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -128,7 +122,7 @@ def test_edit_rewrites_names_and_resigns(built: Built, target: str, tmp_path: Pa
     names = _otool_names(edited)  # a dylib's own id comes first
     assert names[-1] == new_name and BAR_INSTALL_NAME not in names
     assert _macholib_names(edited) == [[new_name]]
-    headers = _run("llvm-objdump-14", "--macho", "--private-headers", edited)
+    headers = run("llvm-objdump-14", "--macho", "--private-headers", edited).stdout
     assert "LC_CODE_SIGNATURE" in headers and new_name in headers
     assert verify_page_hashes(edited.read_bytes()) == []
     original = built[f"{target}/ext"].read_bytes()
@@ -139,11 +133,12 @@ def test_edit_rewrites_names_and_resigns(built: Built, target: str, tmp_path: Pa
         old_directory.identifier,
         old_directory.flags,
     )
-    # Page 0 holds the load commands: the old hash no longer describes it.
-    assert (
-        hashlib.sha256(edited.read_bytes()[:4096]).digest()
-        != hashlib.sha256(original[:4096]).digest()
-    )
+    # The edit changes page 0 (the load commands) and nothing else: under the old
+    # signature exactly that page fails, under the new one none does.
+    code_limit = old_directory.code_limit
+    assert new_directory.code_limit == code_limit and len(edited.read_bytes()) == len(original)
+    stale = edited.read_bytes()[:code_limit] + original[code_limit:]
+    assert verify_page_hashes(stale) == [0]
 
 
 def test_edit_sets_the_dylib_id(built: Built, tmp_path: Path) -> None:
@@ -162,7 +157,7 @@ def test_universal_file_is_edited_slice_by_slice(built: Built, tmp_path: Path) -
     edited.write_bytes(
         edit_macho(built["universal"].read_bytes(), MachOChanges({BAR_INSTALL_NAME: new_name}))
     )
-    assert _run("llvm-lipo-14", "-archs", edited).split() == ["x86_64", "arm64"]
+    assert run("llvm-lipo-14", "-archs", edited).stdout.split() == ["x86_64", "arm64"]
     macho = parse_macho(edited.read_bytes())
     assert [piece.dylibs[0].path for piece in macho.slices] == [new_name, new_name]
     assert _macholib_names(edited) == [[new_name], [new_name]]
@@ -189,14 +184,8 @@ def test_repair_vendors_into_dylibs(
     member = f"demo/_ext{platform.family.extension_suffixes(platform)[0]}"
     source = make_wheel(
         f"demo-1.0-cp313-cp313-{tag}.whl",
-        {
-            "demo/__init__.py": b"",
-            member: built[f"{target}/ext"].read_bytes(),
-            "demo-1.0.dist-info/WHEEL": (
-                "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: false\n"
-                f"Tag: cp313-cp313-{tag}\n"
-            ).encode(),
-        },
+        {"demo/__init__.py": b"", member: built[f"{target}/ext"].read_bytes()},
+        purelib=False,
     )
     assert check_wheel(source).has_errors  # libbar is outside the wheel
     report = repair_wheel(source, tmp_path / "out", lib_path=[built[f"{target}/dir"]])
@@ -213,7 +202,7 @@ def test_repair_vendors_into_dylibs(
     for name, data in files.items():
         (tmp_path / Path(name).name).write_bytes(data)
         assert verify_page_hashes(data) == [], name
-        _run("llvm-objdump-14", "--macho", "--private-headers", tmp_path / Path(name).name)
+        run("llvm-objdump-14", "--macho", "--private-headers", tmp_path / Path(name).name)
     bar_file, baz_file = (Path(m).name for m in (bar.member, baz.member))
     assert _macholib_names(tmp_path / Path(member).name) == [[f"@loader_path/.dylibs/{bar_file}"]]
     assert _macholib_names(tmp_path / bar_file) == [[f"@loader_path/{baz_file}"]]

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from omniwheel.build.finalize import finalize_wheel
+from omniwheel.build.pep517 import BuildStepError
 from omniwheel.cli.main import main
 from omniwheel.platforms import parse_platform
 from omniwheel.rewrite.repair import repair_wheel
+from toolrun import run
 
 pytestmark = pytest.mark.toolchain
 
@@ -35,23 +37,13 @@ void *PyInit__ext(void) { return (void *)(long)bar_value(6); }
 """
 
 
-def _run(*args: str | Path, cwd: Path) -> None:
-    result = subprocess.run([str(a) for a in args], capture_output=True, text=True, cwd=cwd)
-    assert result.returncode == 0, f"{args}: {result.stderr}"
-
-
 def _wheel(make_wheel: Callable[..., Path], tag: str, python: str, ext: bytes) -> Path:
     platform = parse_platform(tag, python=python)
     cp = "cp" + python.replace(".", "")
     return make_wheel(
         f"demo-1.0-{cp}-{cp}-{tag}.whl",
-        {
-            f"demo/_ext{platform.family.extension_suffixes(platform)[0]}": ext,
-            "demo-1.0.dist-info/WHEEL": (
-                "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: false\n"
-                f"Tag: {cp}-{cp}-{tag}\n"
-            ).encode(),
-        },
+        {f"demo/_ext{platform.family.extension_suffixes(platform)[0]}": ext},
+        purelib=False,
     )
 
 
@@ -63,10 +55,8 @@ def mingw(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (out / "foo.c").write_text(FOO_C)
     (out / "ext.c").write_text(EXT_C)
     gcc = "x86_64-w64-mingw32-gcc"
-    _run(
-        gcc, "-O2", "-s", "-shared", "foo.c", "-o", "Foo.dll", "-Wl,--out-implib,libfoo.a", cwd=out
-    )
-    _run(gcc, "-O2", "-s", "-shared", "ext.c", "-o", "_ext.pyd", "-L.", "-lfoo", cwd=out)
+    run(gcc, "-O2", "-s", "-shared", "foo.c", "-o", "Foo.dll", "-Wl,--out-implib,libfoo.a", cwd=out)
+    run(gcc, "-O2", "-s", "-shared", "ext.c", "-o", "_ext.pyd", "-L.", "-lfoo", cwd=out)
     return out
 
 
@@ -106,9 +96,9 @@ def side_modules(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (out / "bar.c").write_text(BAR_WASM_C)
     (out / "ext.c").write_text(FOO_WASM_C)
     flags = ("-O2", "-sWASM_BIGINT")
-    _run("emcc", "-sSIDE_MODULE=1", *flags, "bar.c", "-o", "libbar.so", cwd=out)
-    _run("emcc", "-sSIDE_MODULE=2", "-sEXPORTED_FUNCTIONS=_PyInit__ext", *flags, "ext.c",
-         "libbar.so", "-o", "_ext.so", cwd=out)  # fmt: skip
+    run("emcc", "-sSIDE_MODULE=1", *flags, "bar.c", "-o", "libbar.so", cwd=out)
+    run("emcc", "-sSIDE_MODULE=2", "-sEXPORTED_FUNCTIONS=_PyInit__ext", *flags, "ext.c",
+        "libbar.so", "-o", "_ext.so", cwd=out)  # fmt: skip
     return out
 
 
@@ -126,3 +116,21 @@ def test_emscripten_reports_missing_side_modules(
     assert [(lib.name, lib.source) for lib in found.vendored] == [
         ("libbar.so", str(side_modules / "libbar.so"))
     ]
+
+
+def test_build_fails_at_repair_on_a_side_module_it_cannot_vendor(
+    side_modules: Path, make_wheel: Callable[..., Path], tmp_path: Path
+) -> None:
+    """Found is not enough where repair only reports: the wheel would still not load."""
+    tag = "pyemscripten_2025_0_wasm32"
+    source = _wheel(make_wheel, tag, "3.13", (side_modules / "_ext.so").read_bytes())
+    with pytest.raises(BuildStepError) as raised:
+        finalize_wheel(source, parse_platform(tag, python="3.13"), [side_modules], tmp_path)
+    assert raised.value.step == "repair"
+    assert str(raised.value) == (
+        f"repair: {source.name}: demo/_ext.cpython-313-wasm32-emscripten.so needs libbar.so, "
+        f"which was found at {side_modules / 'libbar.so'} but repair cannot vendor into "
+        "Emscripten (Pyodide) wheels: link it statically (a static_library recipe in "
+        "requirements/host)"
+    )
+    assert list(tmp_path.rglob("*.whl")) == [source]  # nothing was written

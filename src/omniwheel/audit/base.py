@@ -79,13 +79,18 @@ class FamilyRules(ABC):
     def fold(self, name: str) -> str:
         return name.lower() if self.ignores_case else name
 
+    def is_external(self, name: str, platform: Platform, shipped: frozenset[str]) -> bool:
+        """Whether the loader must find library ``name`` outside the wheel, which ships the
+        (folded) basenames ``shipped``, because ``platform`` does not provide it either."""
+        folded = self.fold(name)
+        if posixpath.basename(folded) in shipped:
+            return False
+        patterns = (self.fold(pattern) for pattern in self.allowlist(platform))
+        return not any(fnmatch.fnmatchcase(folded, pattern) for pattern in patterns)
+
     def _external_libraries(self, subject: Subject) -> Iterator[Finding]:
-        patterns = [self.fold(pattern) for pattern in self.allowlist(subject.platform)]
         for library in subject.binary.needed:
-            name = self.fold(library)
-            if posixpath.basename(name) in subject.shipped:
-                continue
-            if any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns):
+            if not self.is_external(library, subject.platform, subject.shipped):
                 continue
             yield subject.finding(
                 "external-library",

@@ -12,43 +12,53 @@ from __future__ import annotations
 
 import re
 import struct
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, NamedTuple
 
 from omniwheel.binaries.base import BinaryParseError, ReadableBuffer
 
-__all__ = ["ElfError", "ElfFile", "parse_elf"]
+__all__ = [
+    "DT_NEEDED", "DT_NULL", "DT_RPATH", "DT_RUNPATH", "DT_SONAME", "DT_STRSZ", "DT_STRTAB",
+    "DT_VERNEED", "DT_VERNEEDNUM", "ET_DYN", "PF_R", "PF_W", "PN_XNUM", "PT_DYNAMIC",
+    "PT_INTERP", "PT_LOAD", "PT_PHDR", "SHT_DYNAMIC", "ElfError", "ElfFile", "ElfReader",
+    "align", "parse_elf", "read_elf",
+]  # fmt: skip
 
 
 class ElfError(BinaryParseError):
     """The bytes are not a well-formed ELF file."""
 
 
-_PT_LOAD: Final = 1
-_PT_DYNAMIC: Final = 2
-_PT_INTERP: Final = 3
-_PT_NOTE: Final = 4
-_PN_XNUM: Final = 0xFFFF
+PT_LOAD: Final = 1
+PT_DYNAMIC: Final = 2
+PT_INTERP: Final = 3
+PT_NOTE: Final = 4
+PT_PHDR: Final = 6
+PF_W: Final = 2
+PF_R: Final = 4
+PN_XNUM: Final = 0xFFFF
+ET_DYN: Final = 3
 
+SHT_DYNAMIC: Final = 6
 _SHT_NOBITS: Final = 8
 _SHT_DYNSYM: Final = 11
 _SHN_UNDEF: Final = 0
 _SHN_XINDEX: Final = 0xFFFF
 
-_DT_NULL: Final = 0
-_DT_NEEDED: Final = 1
-_DT_HASH: Final = 4
-_DT_STRTAB: Final = 5
-_DT_SYMTAB: Final = 6
-_DT_STRSZ: Final = 10
-_DT_SYMENT: Final = 11
-_DT_SONAME: Final = 14
-_DT_RPATH: Final = 15
-_DT_RUNPATH: Final = 29
-_DT_GNU_HASH: Final = 0x6FFFFEF5
-_DT_VERNEED: Final = 0x6FFFFFFE
-_DT_VERNEEDNUM: Final = 0x6FFFFFFF
+DT_NULL: Final = 0
+DT_NEEDED: Final = 1
+DT_HASH: Final = 4
+DT_STRTAB: Final = 5
+DT_SYMTAB: Final = 6
+DT_STRSZ: Final = 10
+DT_SYMENT: Final = 11
+DT_SONAME: Final = 14
+DT_RPATH: Final = 15
+DT_RUNPATH: Final = 29
+DT_GNU_HASH: Final = 0x6FFFFEF5
+DT_VERNEED: Final = 0x6FFFFFFE
+DT_VERNEEDNUM: Final = 0x6FFFFFFF
 
 _NT_ANDROID_IDENT: Final = 1
 _ANDROID_NOTE_NAME: Final = b"Android\0"
@@ -92,7 +102,7 @@ _OSABIS: Final = {
     255: "standalone",
 }
 
-_E_TYPES: Final = {0: "none", 1: "rel", 2: "exec", 3: "dyn", 4: "core"}
+_E_TYPES: Final = {0: "none", 1: "rel", 2: "exec", ET_DYN: "dyn", 4: "core"}
 
 _IDENT = struct.Struct("4xBBxB")  # EI_CLASS, EI_DATA, EI_OSABI
 # Names in the dynamic string table are sonames, paths and version names; the cap keeps
@@ -163,9 +173,20 @@ class _Section(NamedTuple):
     align: int
 
 
-class _StringTable(NamedTuple):
+class StringTable(NamedTuple):
+    """Where a string table lies in the file: ``[offset, end)``."""
+
     offset: int
     end: int
+
+
+class VersionNeed(NamedTuple):
+    """One Elf_Verneed: its file offset, the library file it names, its Elf_Vernaux."""
+
+    offset: int
+    file: str
+    aux_count: int
+    aux: int  # first Elf_Vernaux, from ``offset``
 
 
 @dataclass(frozen=True)
@@ -274,6 +295,12 @@ class ElfFile:
 
 def parse_elf(data: ReadableBuffer) -> ElfFile:
     """Parse the ELF file held in ``data`` (bytes, bytearray, memoryview or mmap)."""
+    return read_elf(data).parse()
+
+
+def read_elf(data: ReadableBuffer) -> ElfReader:
+    """The bounds-checked reader of ``data``'s headers, for callers that read more than
+    ``parse_elf`` keeps (the ELF editor)."""
     if len(data) < 16 or data[:4] != b"\x7fELF":
         raise ElfError("not an ELF file (no \\x7fELF magic at offset 0)")
     class_byte, data_byte, osabi = _IDENT.unpack_from(data, 0)
@@ -282,8 +309,12 @@ def parse_elf(data: ReadableBuffer) -> ElfFile:
     if data_byte not in (1, 2):
         raise ElfError(f"unknown ELF data encoding {data_byte} at offset 0x5")
     elf_class = 32 * class_byte
-    return _Parser(data, _LAYOUTS[elf_class, data_byte]).parse(
-        elf_class, "little" if data_byte == 1 else "big", _OSABIS.get(osabi, f"osabi_{osabi}")
+    return ElfReader(
+        data,
+        _LAYOUTS[elf_class, data_byte],
+        elf_class,
+        "little" if data_byte == 1 else "big",
+        _OSABIS.get(osabi, f"osabi_{osabi}"),
     )
 
 
@@ -293,7 +324,8 @@ def _numeric_version(text: str) -> tuple[int, ...] | None:
     return tuple(map(int, parts)) if all(part.isdigit() for part in parts) else None
 
 
-def _align(value: int, alignment: int) -> int:
+def align(value: int, alignment: int) -> int:
+    """``value`` rounded up to a multiple of ``alignment`` (a power of two)."""
     return (value + alignment - 1) & -alignment
 
 
@@ -330,31 +362,35 @@ def _infer_libc(
     return None
 
 
-class _Parser:
+class ElfReader:
     """Bounds-checked reads of one ELF file; each read names what it was reading."""
 
-    def __init__(self, data: ReadableBuffer, layout: _Layout) -> None:
+    def __init__(
+        self, data: ReadableBuffer, layout: _Layout, elf_class: int, endianness: str, osabi: str
+    ) -> None:
         self.data = data
         self.size = len(data)
         self.layout = layout
+        self.elf_class, self.endianness, self.osabi = elf_class, endianness, osabi
         (
             self.e_type,
             self.e_machine,
-            phoff,
-            shoff,
+            self.phoff,
+            self.shoff,
             phentsize,
             phnum,
             shentsize,
             shnum,
             self.shstrndx,
         ) = self.unpack(layout.header, 16, "ELF header")
+        shoff, phoff = self.shoff, self.phoff
         if shoff:
             self.expect_entry_size(shentsize, layout.shdr, "e_shentsize")
             zero = _Section(*self.unpack(layout.shdr, shoff, "section header 0"))
             # Extended numbering: counts too big for the header live in section 0.
             shnum = shnum or zero.size
             self.shstrndx = zero.link if self.shstrndx == _SHN_XINDEX else self.shstrndx
-            phnum = zero.info if phnum == _PN_XNUM else phnum
+            phnum = zero.info if phnum == PN_XNUM else phnum
         self.sections = (
             [_Section(*row) for row in self.table(layout.shdr, shoff, shnum, "section headers")]
             if shoff
@@ -403,7 +439,7 @@ class _Parser:
             raise ElfError(f"{what} at offset {offset:#x} is not a NUL-terminated string in range")
         return bytes(self.data[offset : terminator.start()]).decode("utf-8", "surrogateescape")
 
-    def string(self, table: _StringTable, index: int, what: str) -> str:
+    def string(self, table: StringTable, index: int, what: str) -> str:
         return self.cstring(table.offset + index, table.end, what)
 
     @staticmethod
@@ -414,7 +450,7 @@ class _Parser:
     def file_offset(self, address: int, what: str) -> int:
         """Map a virtual address to its file offset through the PT_LOAD segments."""
         for segment in self.segments:
-            if segment.type == _PT_LOAD and 0 <= address - segment.vaddr < segment.filesz:
+            if segment.type == PT_LOAD and 0 <= address - segment.vaddr < segment.filesz:
                 offset: int = segment.offset + address - segment.vaddr
                 self.check(offset, 1, what)
                 return offset
@@ -422,7 +458,8 @@ class _Parser:
 
     # -- the facts ---------------------------------------------------------------------
 
-    def parse(self, elf_class: int, endianness: str, osabi: str) -> ElfFile:
+    def parse(self) -> ElfFile:
+        elf_class, endianness = self.elf_class, self.endianness
         dynamic = self.dynamic_entries()
         strings = self.dynamic_strings(dynamic)
 
@@ -434,8 +471,8 @@ class _Parser:
                 raise ElfError(f"dynamic segment has {what} but no DT_STRTAB")
             return [self.string(strings, value, what) for value in values]
 
-        needed = tuple(dict.fromkeys(texts(_DT_NEEDED, "DT_NEEDED")))
-        soname = next(iter(texts(_DT_SONAME, "DT_SONAME")), None)
+        needed = tuple(dict.fromkeys(texts(DT_NEEDED, "DT_NEEDED")))
+        soname = next(iter(texts(DT_SONAME, "DT_SONAME")), None)
         versions = self.version_requirements(dynamic, strings)
         interpreter = self.interpreter()
         android_api_level = self.android_api_level()
@@ -443,14 +480,14 @@ class _Parser:
             elf_class=elf_class,
             endianness=endianness,
             e_type=_E_TYPES.get(self.e_type, f"et_{self.e_type:#x}"),
-            osabi=osabi,
+            osabi=self.osabi,
             e_machine=self.e_machine,
             arch=_ARCHES.get((self.e_machine, elf_class, endianness), f"em_{self.e_machine}"),
             interpreter=interpreter,
             soname=soname,
             needed=needed,
-            rpath=_split_path(texts(_DT_RPATH, "DT_RPATH")),
-            runpath=_split_path(texts(_DT_RUNPATH, "DT_RUNPATH")),
+            rpath=_split_path(texts(DT_RPATH, "DT_RPATH")),
+            runpath=_split_path(texts(DT_RUNPATH, "DT_RUNPATH")),
             version_requirements=versions,
             libc=_infer_libc(interpreter, needed, versions, android_api_level),
             android_api_level=android_api_level,
@@ -459,64 +496,83 @@ class _Parser:
 
     def interpreter(self) -> str | None:
         for segment in self.segments:
-            if segment.type == _PT_INTERP:
+            if segment.type == PT_INTERP:
                 self.check(segment.offset, segment.filesz, "PT_INTERP")
                 return self.cstring(segment.offset, segment.offset + segment.filesz, "PT_INTERP")
         return None
 
-    def dynamic_entries(self) -> dict[int, list[int]]:
-        """Every value of every tag in PT_DYNAMIC, in file order, up to DT_NULL."""
-        entries: dict[int, list[int]] = {}
-        segment = next((s for s in self.segments if s.type == _PT_DYNAMIC), None)
+    def dynamic_table(self) -> list[tuple[int, int]]:
+        """PT_DYNAMIC's (tag, value) entries in file order, up to DT_NULL."""
+        segment = next((s for s in self.segments if s.type == PT_DYNAMIC), None)
         if segment is None:
-            return entries
+            return []
         count = segment.filesz // self.layout.dyn.size
+        entries = []
         for tag, value in self.table(self.layout.dyn, segment.offset, count, "PT_DYNAMIC"):
-            if tag == _DT_NULL:
+            if tag == DT_NULL:
                 break
+            entries.append((tag, value))
+        return entries
+
+    def dynamic_entries(
+        self, table: Sequence[tuple[int, int]] | None = None
+    ) -> dict[int, list[int]]:
+        """Every value of every tag in PT_DYNAMIC (or ``table``, as ``dynamic_table`` gave it),
+        in file order."""
+        entries: dict[int, list[int]] = {}
+        for tag, value in self.dynamic_table() if table is None else table:
             entries.setdefault(tag, []).append(value)
         return entries
 
-    def dynamic_strings(self, dynamic: dict[int, list[int]]) -> _StringTable | None:
-        if _DT_STRTAB not in dynamic:
+    def dynamic_strings(self, dynamic: dict[int, list[int]]) -> StringTable | None:
+        if DT_STRTAB not in dynamic:
             return None
-        offset = self.file_offset(dynamic[_DT_STRTAB][0], "DT_STRTAB")
-        if _DT_STRSZ not in dynamic:
-            return _StringTable(offset, self.size)
-        size = dynamic[_DT_STRSZ][0]
+        offset = self.file_offset(dynamic[DT_STRTAB][0], "DT_STRTAB")
+        if DT_STRSZ not in dynamic:
+            return StringTable(offset, self.size)
+        size = dynamic[DT_STRSZ][0]
         self.check(offset, size, "DT_STRTAB")
-        return _StringTable(offset, offset + size)
+        return StringTable(offset, offset + size)
 
     def version_requirements(
-        self, dynamic: dict[int, list[int]], strings: _StringTable | None
+        self, dynamic: dict[int, list[int]], strings: StringTable | None
     ) -> Mapping[str, tuple[str, ...]]:
         """Walk the DT_VERNEED chain: library file -> version names it must define."""
-        if _DT_VERNEED not in dynamic:
-            return {}
-        if strings is None:
-            raise ElfError("dynamic segment has DT_VERNEED but no DT_STRTAB")
         needs: dict[str, dict[str, None]] = {}  # ordered sets of version names
-        offset = self.file_offset(dynamic[_DT_VERNEED][0], "DT_VERNEED")
-        remaining = dynamic.get(_DT_VERNEEDNUM, [self.size])[0]
-        # Each real entry has 16 bytes of its own; more steps than that means a loop.
-        budget = self.size // 16
-        while remaining:
-            remaining -= 1
-            budget = self.spend(budget, offset)
-            count, file, aux, next_need = self.unpack(self.layout.verneed, offset, "Elf_Verneed")
-            names = needs.setdefault(self.string(strings, file, "vn_file"), {})
-            aux_offset = offset + aux
-            for _ in range(count):
+        budget = self.size // 16  # as in version_needs, for all Elf_Vernaux together
+        for entry in self.version_needs(dynamic, strings):
+            assert strings is not None  # version_needs yields nothing without it
+            names = needs.setdefault(entry.file, {})
+            aux_offset = entry.offset + entry.aux
+            for _ in range(entry.aux_count):
                 budget = self.spend(budget, aux_offset)
                 name, next_aux = self.unpack(self.layout.vernaux, aux_offset, "Elf_Vernaux")
                 names[self.string(strings, name, "vna_name")] = None
                 if not next_aux:
                     break
                 aux_offset += next_aux
+        return {library: tuple(names) for library, names in needs.items()}
+
+    def version_needs(
+        self, dynamic: dict[int, list[int]], strings: StringTable | None
+    ) -> Iterator[VersionNeed]:
+        """Each Elf_Verneed of the DT_VERNEED chain, with the library file it names."""
+        if DT_VERNEED not in dynamic:
+            return
+        if strings is None:
+            raise ElfError("dynamic segment has DT_VERNEED but no DT_STRTAB")
+        offset = self.file_offset(dynamic[DT_VERNEED][0], "DT_VERNEED")
+        remaining = dynamic.get(DT_VERNEEDNUM, [self.size])[0]
+        # Each real entry has 16 bytes of its own; more steps than that means a loop.
+        budget = self.size // 16
+        while remaining:
+            remaining -= 1
+            budget = self.spend(budget, offset)
+            count, file, aux, next_need = self.unpack(self.layout.verneed, offset, "Elf_Verneed")
+            yield VersionNeed(offset, self.string(strings, file, "vn_file"), count, aux)
             if not next_need:
                 break
             offset += next_need
-        return {library: tuple(names) for library, names in needs.items()}
 
     @staticmethod
     def spend(budget: int, offset: int) -> int:
@@ -525,10 +581,10 @@ class _Parser:
         return budget - 1
 
     def pyinit_exports(
-        self, dynamic: dict[int, list[int]], strings: _StringTable | None
+        self, dynamic: dict[int, list[int]], strings: StringTable | None
     ) -> tuple[str, ...]:
         """Defined dynamic symbols named ``PyInit_*``; skipped fast when no such name exists."""
-        if strings is None or _DT_SYMTAB not in dynamic:
+        if strings is None or DT_SYMTAB not in dynamic:
             return ()
         starts = {
             match.start() - strings.offset
@@ -537,9 +593,9 @@ class _Parser:
         if not starts:
             return ()
         sym = self.layout.sym
-        if _DT_SYMENT in dynamic:
-            self.expect_entry_size(dynamic[_DT_SYMENT][0], sym, "DT_SYMENT")
-        offset = self.file_offset(dynamic[_DT_SYMTAB][0], "DT_SYMTAB")
+        if DT_SYMENT in dynamic:
+            self.expect_entry_size(dynamic[DT_SYMENT][0], sym, "DT_SYMENT")
+        offset = self.file_offset(dynamic[DT_SYMTAB][0], "DT_SYMTAB")
         count = self.dynamic_symbol_count(dynamic, offset)
         names = [
             self.string(strings, name, "dynamic symbol name")
@@ -553,12 +609,12 @@ class _Parser:
         for section in self.sections:
             if section.type == _SHT_DYNSYM and section.offset == symtab:
                 return section.size // self.layout.sym.size
-        if _DT_GNU_HASH in dynamic:
+        if DT_GNU_HASH in dynamic:
             return self.gnu_hash_symbol_count(
-                self.file_offset(dynamic[_DT_GNU_HASH][0], "DT_GNU_HASH"), symtab
+                self.file_offset(dynamic[DT_GNU_HASH][0], "DT_GNU_HASH"), symtab
             )
-        if _DT_HASH in dynamic:
-            offset = self.file_offset(dynamic[_DT_HASH][0], "DT_HASH")
+        if DT_HASH in dynamic:
+            offset = self.file_offset(dynamic[DT_HASH][0], "DT_HASH")
             # 64-bit s390 and Alpha use 8-byte hash table words.
             wide = self.layout.word_size == 8 and self.e_machine in (_EM_S390, _EM_ALPHA)
             return self.words(offset, 2, "DT_HASH header", "Q" if wide else "I")[1]
@@ -584,7 +640,7 @@ class _Parser:
     def android_api_level(self) -> int | None:
         """The API level from the NDK's ``.note.android.ident`` note (PT_NOTE or section)."""
         for segment in self.segments:
-            if segment.type == _PT_NOTE:
+            if segment.type == PT_NOTE:
                 level = self.android_note(segment.offset, segment.filesz, segment.align)
                 if level is not None:
                     return level
@@ -602,8 +658,8 @@ class _Parser:
             namesz, descsz, kind = self.unpack(self.layout.note, offset, "note header")
             # Name and descriptor each start at a multiple of the note alignment.
             name = offset + self.layout.note.size
-            desc = offset + _align(self.layout.note.size + namesz, step)
-            following = offset + _align(desc - offset + descsz, step)
+            desc = offset + align(self.layout.note.size + namesz, step)
+            following = offset + align(desc - offset + descsz, step)
             if following > end:
                 raise ElfError(f"note at offset {offset:#x} runs past the end of its note area")
             if (

@@ -15,7 +15,12 @@ from typing import Any, NamedTuple
 
 from omniwheel.binaries.base import BinaryParseError, ReadableBuffer
 
-__all__ = ["CodeDirectory", "MachODylib", "MachOError", "MachOFile", "MachOSlice", "parse_macho"]
+__all__ = [
+    "CSMAGIC_CODEDIRECTORY", "CSMAGIC_EMBEDDED_SIGNATURE", "CSSLOT_CODEDIRECTORY", "DYLIB_KINDS",
+    "FAT_MAGIC", "FAT_MAGIC_64", "LC_CODE_SIGNATURE", "LC_ID_DYLIB", "LC_REQ_DYLD", "LC_SEGMENT",
+    "LC_SEGMENT_64", "CodeDirectory", "MachODylib", "MachOError", "MachOFile", "MachOSlice",
+    "fat_arch", "parse_macho",
+]  # fmt: skip
 
 
 class MachOError(BinaryParseError):
@@ -24,8 +29,8 @@ class MachOError(BinaryParseError):
 
 Version = tuple[int, int, int]
 
-_FAT_MAGIC = 0xCAFEBABE
-_FAT_MAGIC_64 = 0xCAFEBABF
+FAT_MAGIC = 0xCAFEBABE
+FAT_MAGIC_64 = 0xCAFEBABF
 # file(1)'s cafebabe magic: Java class files put minor/major version (major >= 45) where
 # fat headers keep nfat_arch, and no universal binary has anywhere near 30 slices.
 _MAX_FAT_ARCHS = 30
@@ -97,22 +102,25 @@ _PLATFORMS = {
 }
 _BUILD_TOOLS = {1: "clang", 2: "swift", 3: "ld", 4: "lld"}
 
-_LC_REQ_DYLD = 0x80000000
+LC_REQ_DYLD = 0x80000000
+LC_SEGMENT = 0x1
+LC_SEGMENT_64 = 0x19
 _LC_SYMTAB = 0x2
 _LC_DYSYMTAB = 0xB
-_LC_ID_DYLIB = 0xD
-_LC_CODE_SIGNATURE = 0x1D
-_LC_RPATH = 0x1C | _LC_REQ_DYLD
+LC_ID_DYLIB = 0xD
+LC_CODE_SIGNATURE = 0x1D
+_LC_RPATH = 0x1C | LC_REQ_DYLD
 _LC_DYLD_INFO = 0x22
-_LC_DYLD_INFO_ONLY = 0x22 | _LC_REQ_DYLD
-_LC_DYLD_EXPORTS_TRIE = 0x33 | _LC_REQ_DYLD
+_LC_DYLD_INFO_ONLY = 0x22 | LC_REQ_DYLD
+_LC_DYLD_EXPORTS_TRIE = 0x33 | LC_REQ_DYLD
 _LC_BUILD_VERSION = 0x32
-_DYLIB_KINDS = {
+# Dependency commands (LC_LOAD_DYLIB, _WEAK_, REEXPORT_, LAZY_LOAD_, LOAD_UPWARD_) by kind.
+DYLIB_KINDS = {
     0xC: "load",
-    0x18 | _LC_REQ_DYLD: "weak",
-    0x1F | _LC_REQ_DYLD: "reexport",
+    0x18 | LC_REQ_DYLD: "weak",
+    0x1F | LC_REQ_DYLD: "reexport",
     0x20: "lazy",
-    0x23 | _LC_REQ_DYLD: "upward",
+    0x23 | LC_REQ_DYLD: "upward",
 }
 # Older binaries state the platform with one of these instead of LC_BUILD_VERSION.
 _VERSION_MIN = {
@@ -129,9 +137,9 @@ _PYINIT = b"_PyInit_"
 _MAX_PYINIT_NAME = 512  # module names are file names (<= 255 bytes); this bounds hostile input
 _EXPORT_SYMBOL_FLAGS_REEXPORT = 0x08
 
-_CSMAGIC_EMBEDDED_SIGNATURE = 0xFADE0CC0
-_CSMAGIC_CODEDIRECTORY = 0xFADE0C02
-_CSSLOT_CODEDIRECTORY = 0
+CSMAGIC_EMBEDDED_SIGNATURE = 0xFADE0CC0
+CSMAGIC_CODEDIRECTORY = 0xFADE0C02
+CSSLOT_CODEDIRECTORY = 0
 _CS_SUPPORTS_CODELIMIT64 = 0x20300
 _HASH_NAMES = {1: "sha1", 2: "sha256", 3: "sha256", 4: "sha384"}  # 3 is sha256 cut to 20 bytes
 
@@ -187,6 +195,9 @@ class MachOSlice:
 
     offset: int
     size: int
+    align: int  # log2 of its alignment in a universal file (0 in a thin one)
+    byte_order: str  # the slice's struct byte order: "<" or ">"
+    is64: bool  # mach_header_64 (and 64-bit segment commands)
     cputype: int
     cpusubtype: int
     arch: str
@@ -207,6 +218,11 @@ class MachOSlice:
     @property
     def is_signed(self) -> bool:
         return self.code_signature is not None
+
+    @property
+    def header_size(self) -> int:
+        """Where the load commands start: after mach_header or mach_header_64."""
+        return _header_size(self.is64)
 
     @property
     def is_simulator(self) -> bool:
@@ -300,26 +316,37 @@ def parse_macho(data: ReadableBuffer) -> MachOFile:
         raise MachOError("not Mach-O: file shorter than a header")
     magic, nfat_arch = struct.unpack_from(">II", buf, 0)
     if magic in _THIN_MAGICS:
-        return MachOFile(fat=False, fat64=False, slices=(_parse_slice(buf, 0, size),))
-    if magic not in (_FAT_MAGIC, _FAT_MAGIC_64):
+        return MachOFile(fat=False, fat64=False, slices=(_parse_slice(buf, 0, size, 0),))
+    if magic not in (FAT_MAGIC, FAT_MAGIC_64):
         raise MachOError(f"not Mach-O: unknown magic {magic:#010x}")
     if not 0 < nfat_arch <= _MAX_FAT_ARCHS:
         raise MachOError(f"not Mach-O: universal header claims {nfat_arch} slices (a Java class?)")
-    fat64 = magic == _FAT_MAGIC_64
-    entry = _struct(">IIQQII" if fat64 else ">IIIII")
+    fat64 = magic == FAT_MAGIC_64
+    entry = fat_arch(fat64)
     header_end = 8 + nfat_arch * entry.size
     if header_end > size:
         raise MachOError("universal header runs past the end of the file")
     slices = []
     for index in range(nfat_arch):
-        cputype, cpusubtype, offset, length = entry.unpack_from(buf, 8 + index * entry.size)[:4]
+        fields = entry.unpack_from(buf, 8 + index * entry.size)
+        cputype, cpusubtype, offset, length, alignment = fields[:5]
         if offset < header_end or offset + length > size:
             raise MachOError(f"universal slice {index} lies outside the file")
-        thin = _parse_slice(buf, offset, length)
+        thin = _parse_slice(buf, offset, length, alignment)
         if (thin.cputype, thin.cpusubtype) != (cputype, cpusubtype):
             raise MachOError(f"universal slice {index} CPU type disagrees with its header")
         slices.append(thin)
     return MachOFile(fat=True, fat64=fat64, slices=tuple(slices))
+
+
+def fat_arch(fat64: bool) -> struct.Struct:
+    """One universal header entry: cputype, cpusubtype, offset, size, align (and, in
+    fat_arch_64, a reserved word); entries follow the 8-byte magic and count."""
+    return _struct(">IIQQII" if fat64 else ">IIIII")
+
+
+def _header_size(is64: bool) -> int:
+    return 32 if is64 else 28
 
 
 @functools.cache
@@ -417,14 +444,14 @@ class _LoadCommands:
         return True
 
 
-def _parse_slice(buf: ReadableBuffer, offset: int, size: int) -> MachOSlice:
+def _parse_slice(buf: ReadableBuffer, offset: int, size: int, alignment: int) -> MachOSlice:
     view = _View(buf, offset, offset + size, ">")
     (magic,) = view.unpack("I", 0, "Mach-O header")
     if magic not in _THIN_MAGICS:
         raise MachOError(f"not Mach-O: unknown magic {magic:#010x}")
     order, is64 = _THIN_MAGICS[magic]
     view = _View(buf, offset, offset + size, order)
-    header_size = 32 if is64 else 28
+    header_size = _header_size(is64)
     cputype, cpusubtype, filetype, ncmds, sizeofcmds, flags = view.unpack("6I", 4, "Mach-O header")
     if ncmds * 8 > sizeofcmds or header_size + sizeofcmds > size:
         raise MachOError(f"{ncmds} load commands cannot fit in {sizeofcmds} bytes")
@@ -433,6 +460,9 @@ def _parse_slice(buf: ReadableBuffer, offset: int, size: int) -> MachOSlice:
     return MachOSlice(
         offset=offset,
         size=size,
+        align=alignment,
+        byte_order=order,
+        is64=is64,
         cputype=cputype,
         cpusubtype=cpusubtype,
         arch=_arch_name(cputype, cpusubtype),
@@ -473,13 +503,13 @@ def _read_load_commands(commands: _View, ncmds: int) -> _LoadCommands:
 
 def _read_command(command: _View, cmd: int, found: _LoadCommands) -> None:
     """Record the facts one load command carries; commands the audit ignores are skipped."""
-    if cmd in _DYLIB_KINDS or cmd == _LC_ID_DYLIB:
+    if cmd in DYLIB_KINDS or cmd == LC_ID_DYLIB:
         name_offset, _, current, compatibility = command.unpack("4I", 8, "dylib command")
         path = _lc_str(command, name_offset, 24)
-        if cmd == _LC_ID_DYLIB:
+        if cmd == LC_ID_DYLIB:
             found.id_dylib = path
         else:
-            kind = _DYLIB_KINDS[cmd]
+            kind = DYLIB_KINDS[cmd]
             found.dylibs.append(MachODylib(kind, path, _version(current), _version(compatibility)))
     elif cmd == _LC_RPATH:
         (path_offset,) = command.unpack("I", 8, "LC_RPATH")
@@ -497,7 +527,7 @@ def _read_command(command: _View, cmd: int, found: _LoadCommands) -> None:
     elif cmd in _VERSION_MIN:
         version, sdk = command.unpack("II", 8, "version-min command")
         found.set_platform(*_VERSION_MIN[cmd], version, sdk)
-    elif cmd == _LC_CODE_SIGNATURE:
+    elif cmd == LC_CODE_SIGNATURE:
         found.code_signature = command.unpack("II", 8, "LC_CODE_SIGNATURE")
     elif cmd == _LC_SYMTAB:
         found.symtab = command.unpack("4I", 8, "LC_SYMTAB")
@@ -520,20 +550,20 @@ def _lc_str(command: _View, offset: int, fixed_size: int) -> str:
 def _code_directory(slice_view: _View, dataoff: int, datasize: int) -> CodeDirectory | None:
     """The primary CodeDirectory, if the signature is an embedded-signature SuperBlob."""
     blob = slice_view.sub(dataoff, datasize, "code signature", ">")
-    if datasize < 12 or blob.unpack("I", 0, "code signature")[0] != _CSMAGIC_EMBEDDED_SIGNATURE:
+    if datasize < 12 or blob.unpack("I", 0, "code signature")[0] != CSMAGIC_EMBEDDED_SIGNATURE:
         return None
     (count,) = blob.unpack("I", 8, "code signature")
     blob.check(12, count * 8, "code signature index")
     for index in range(count):
         slot, cd_offset = blob.unpack("II", 12 + 8 * index, "code signature index")
-        if slot == _CSSLOT_CODEDIRECTORY:
+        if slot == CSSLOT_CODEDIRECTORY:
             return _read_code_directory(blob, cd_offset, dataoff + cd_offset)
     return None
 
 
 def _read_code_directory(blob: _View, offset: int, slice_offset: int) -> CodeDirectory:
     magic, length = blob.unpack("II", offset, "CodeDirectory")
-    if magic != _CSMAGIC_CODEDIRECTORY:
+    if magic != CSMAGIC_CODEDIRECTORY:
         raise MachOError(f"code signature slot 0 has magic {magic:#x}, not a CodeDirectory")
     cd = blob.sub(offset, length, "CodeDirectory")
     (version, flags, hash_offset, ident_offset, n_special, n_code, code_limit) = cd.unpack(

@@ -7,11 +7,15 @@ Each stage is a build step of its own, so a failure names it:
   (Emscripten side modules, Windows DLLs) says which are found and which are
   missing. Libraries are looked for where the recipe linked: its host prefix's
   ``lib/``, which holds what its host-requirement recipes installed. A library
-  found nowhere fails the build: the wheel could not load.
+  the wheel will not ship (found nowhere, or found but in a report-only family)
+  fails the build: the wheel could not load.
 * ``check``: the same checks as ``omniwheel check`` judge the wheel against the
   target; an error fails the build, because a wheel whose binaries cannot load
   must not reach an index.
 * ``retag``: the published wheel carries the target's own tag.
+
+The wheel's members are read once, by the first check: repair judges what it
+writes from that reading, and retag judges its new tag from repair's.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from pathlib import Path
 from omniwheel.audit import Severity, WheelReport, check_wheel
 from omniwheel.build.pep517 import BuildStepError, run_step
 from omniwheel.platforms import Platform
-from omniwheel.rewrite.repair import repair_wheel
+from omniwheel.rewrite.repair import RepairReport, repair_wheel
 from omniwheel.rewrite.retag import RetagOptions, retag_wheel
 
 
@@ -32,14 +36,17 @@ def finalize_wheel(
     """Repair, check and retag a freshly built wheel; returns it and its check report.
 
     New wheels are written under ``work`` (the input may be a prebuilt wheel in
-    the download cache, never to be written beside). Raises ``BuildStepError``
+    the download cache, never to be written beside). The wheel is read once: repair
+    and retag judge what they write from that reading. Raises ``BuildStepError``
     naming the step (``repair``, ``check``, ``retag``).
     """
     report = check_wheel(wheel, [platform])
     if report.binaries:
-        repaired = run_step("repair", lambda: repair_built_wheel(wheel, platform, lib_path, work))
-        if repaired != wheel:
-            wheel, report = repaired, check_wheel(repaired, [platform])
+        repaired = run_step(
+            "repair", lambda: repair_built_wheel(wheel, platform, lib_path, work, report)
+        )
+        assert repaired.check is not None  # repair judges every wheel it reports on
+        wheel, report = Path(repaired.output or wheel), repaired.check
     errors = [item for item in report.findings if item.severity is Severity.ERROR]
     if errors:
         described = "; ".join(f"{item.code}: {item.message}" for item in errors[:3])
@@ -47,35 +54,45 @@ def finalize_wheel(
             "check", f"{wheel.name} cannot load on {platform.wheel_tag}: {described}"
         )
     if report.wheel.filename.platform_tags != ("any",):
-        wheel = run_step("retag", lambda: retag_to_target(wheel, platform, work))
+        wheel = run_step("retag", lambda: retag_to_target(wheel, platform, work, report))
     return wheel, report
 
 
 def repair_built_wheel(
-    wheel: Path, platform: Platform, lib_path: Sequence[Path], work: Path
-) -> Path:
+    wheel: Path, platform: Platform, lib_path: Sequence[Path], work: Path, reading: WheelReport
+) -> RepairReport:
     """The wheel with its external libraries vendored (where the family allows it).
 
-    ``repair_wheel`` itself refuses an ELF or Mach-O wheel whose library is
-    nowhere; for the report-only families the missing libraries are read from
-    its report, since nothing else would stop such a wheel before it fails to load.
+    ``reading`` is the wheel's check report. A library the binaries need and the
+    wheel will not ship fails the step: nowhere to be found, or (Emscripten side
+    modules, Windows DLLs) found but not vendored since repair only reports there;
+    nothing else would stop such a wheel before it fails to load.
     """
-    report = repair_wheel(wheel, work / "repaired", platform=platform, lib_path=lib_path)
-    if report.missing:
+    report = repair_wheel(
+        wheel, work / "repaired", platform=platform, lib_path=lib_path, reading=reading
+    )
+    if report.needs_libraries:
+        family = platform.family.title
         needs = "; ".join(
-            f"{', '.join(library.needed_by)} needs {library.name}" for library in report.missing
+            f"{', '.join(library.needed_by)} needs {library.name}, which "
+            + (
+                f"the wheel does not ship, {family} does not provide and no recipe in "
+                "requirements/host installs"
+                if library.source is None
+                else f"was found at {library.source} but repair cannot vendor into {family} wheels"
+            )
+            for library in report.needs_libraries
         )
         raise BuildStepError(
             "repair",
-            f"{wheel.name}: {needs}, which the wheel does not ship, {platform.family.title} "
-            "does not provide and no recipe in requirements/host installs: link it statically "
-            "(a static_library recipe in requirements/host)",
+            f"{wheel.name}: {needs}: link it statically (a static_library recipe in "
+            "requirements/host)",
         )
-    return Path(report.output) if report.output else wheel  # None: report-only, nothing written
+    return report
 
 
-def retag_to_target(wheel: Path, platform: Platform, work: Path) -> Path:
-    """Give a binary wheel the target's tag (``retag_wheel`` re-checks what it writes).
+def retag_to_target(wheel: Path, platform: Platform, work: Path, reading: WheelReport) -> Path:
+    """Give a binary wheel the target's tag, judged on ``reading`` (the wheel's check report).
 
     Backends tag from the target's ``sysconfig.get_platform()``
     (``emscripten_4_0_9_wasm32``); the published wheel carries the target's own
@@ -83,4 +100,4 @@ def retag_to_target(wheel: Path, platform: Platform, work: Path) -> Path:
     the target imports another one.
     """
     options = RetagOptions(platform=platform.wheel_tag, rename_extensions=True)
-    return retag_wheel(wheel, options, work / "retagged").output
+    return retag_wheel(wheel, options, work / "retagged", reading=reading).output

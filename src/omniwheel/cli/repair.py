@@ -102,8 +102,7 @@ def run_repair(args: argparse.Namespace) -> int:
 def _status(result: RepairReport | OmniwheelError) -> int:
     if isinstance(result, OmniwheelError):
         return result.exit_code
-    pending = result.status == "report-only" and (result.vendored or result.missing)
-    return 1 if pending else 0
+    return 1 if result.needs_libraries else 0
 
 
 def _print_report(report: RepairReport) -> None:

@@ -16,7 +16,18 @@ import hashlib
 import struct
 from typing import Final
 
-from omniwheel.binaries.macho import CodeDirectory, MachOSlice, parse_macho
+from omniwheel.binaries.elf import align  # one rounding helper for every format
+from omniwheel.binaries.macho import (
+    CSMAGIC_CODEDIRECTORY,
+    CSMAGIC_EMBEDDED_SIGNATURE,
+    CSSLOT_CODEDIRECTORY,
+    LC_CODE_SIGNATURE,
+    LC_SEGMENT,
+    LC_SEGMENT_64,
+    CodeDirectory,
+    MachOSlice,
+    parse_macho,
+)
 from omniwheel.errors import OmniwheelError
 
 __all__ = ["CodeSignError", "sign_adhoc", "verify_page_hashes"]
@@ -26,14 +37,6 @@ class CodeSignError(OmniwheelError):
     """The slice cannot be signed (no room for the signature, no __LINKEDIT)."""
 
 
-_LC_SEGMENT: Final = 0x1
-_LC_SEGMENT_64: Final = 0x19
-_LC_CODE_SIGNATURE: Final = 0x1D
-_MH_EXECUTE: Final = 2
-
-_CSMAGIC_EMBEDDED_SIGNATURE: Final = 0xFADE0CC0
-_CSMAGIC_CODEDIRECTORY: Final = 0xFADE0C02
-_CSSLOT_CODEDIRECTORY: Final = 0
 _CD_VERSION: Final = 0x20400  # has execSeg fields
 _CS_ADHOC: Final = 0x2
 _CS_LINKER_SIGNED: Final = 0x20000
@@ -52,44 +55,43 @@ _SUPER_BLOB = struct.Struct(">3I")
 _BLOB_INDEX = struct.Struct(">2I")
 
 
-def sign_adhoc(image: bytes) -> bytes:
+def sign_adhoc(image: bytes, piece: MachOSlice) -> bytes:
     """Re-sign the thin slice ``image`` (which must carry LC_CODE_SIGNATURE) ad hoc.
 
-    The identifier is kept, and so is the linker-signed flag when the old signature
-    had it. The code limit is where the old signature began; __LINKEDIT and
-    LC_CODE_SIGNATURE grow or shrink with the new signature.
+    ``piece`` is the slice as parsed, before any edit that left its signature and
+    segment commands where they were (renaming dylibs does). The identifier is
+    kept, and so is the linker-signed flag when the old signature had it. The code
+    limit is where the old signature began; __LINKEDIT and LC_CODE_SIGNATURE grow
+    or shrink with the new signature.
     """
-    piece = parse_macho(image).slices[0]
     if piece.code_signature is None:
         raise CodeSignError("the slice has no LC_CODE_SIGNATURE to renew")
-    order = "<" if image[:4] in (b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe") else ">"
-    is64 = image[:4] in (b"\xcf\xfa\xed\xfe", b"\xfe\xed\xfa\xcf")
     old = piece.code_directory
     identifier = (old.identifier if old else "a.out").encode("utf-8", "surrogateescape") + b"\0"
     flags = _CS_ADHOC | (old.flags & _CS_LINKER_SIGNED if old else _CS_LINKER_SIGNED)
     code_limit, old_size = piece.code_signature
     slots = -(-code_limit // _PAGE)
     # The linker's layout: the CodeDirectory 8-aligned after the index, hashes 16-aligned.
-    directory_at = _align(_SUPER_BLOB.size + _BLOB_INDEX.size, 8)
-    hash_offset = _align(directory_at + _CODE_DIRECTORY.size + len(identifier), 16) - directory_at
+    directory_at = align(_SUPER_BLOB.size + _BLOB_INDEX.size, 8)
+    hash_offset = align(directory_at + _CODE_DIRECTORY.size + len(identifier), 16) - directory_at
     directory_size = hash_offset + slots * _HASH_SIZE
-    new_size = _align(directory_at + directory_size, 16)
+    new_size = align(directory_at + directory_size, 16)
 
     signed = bytearray(image[:code_limit])
     signed += bytes(new_size)
-    text = _update_load_commands(signed, order, is64, new_size, new_size - old_size)
+    text = _update_load_commands(signed, piece, new_size, new_size - old_size)
     hashes = b"".join(
         hashlib.sha256(signed[offset : min(offset + _PAGE, code_limit)]).digest()
         for offset in range(0, code_limit, _PAGE)
     )
     directory = _CODE_DIRECTORY.pack(
-        _CSMAGIC_CODEDIRECTORY, directory_size, _CD_VERSION, flags, hash_offset,
+        CSMAGIC_CODEDIRECTORY, directory_size, _CD_VERSION, flags, hash_offset,
         _CODE_DIRECTORY.size, 0, slots, code_limit, _HASH_SIZE, _HASH_SHA256, 0, _PAGE_SHIFT,
         0, 0, 0, 0, 0, text[0], text[1],
         _CS_EXECSEG_MAIN_BINARY if piece.filetype == "execute" else 0,
     )  # fmt: skip
-    header = _SUPER_BLOB.pack(_CSMAGIC_EMBEDDED_SIGNATURE, new_size, 1) + _BLOB_INDEX.pack(
-        _CSSLOT_CODEDIRECTORY, directory_at
+    header = _SUPER_BLOB.pack(CSMAGIC_EMBEDDED_SIGNATURE, new_size, 1) + _BLOB_INDEX.pack(
+        CSSLOT_CODEDIRECTORY, directory_at
     )
     signed[code_limit : code_limit + len(header)] = header
     at = code_limit + directory_at
@@ -98,30 +100,26 @@ def sign_adhoc(image: bytes) -> bytes:
     return bytes(signed)
 
 
-def _align(value: int, alignment: int) -> int:
-    return (value + alignment - 1) & -alignment
-
-
 def _update_load_commands(
-    image: bytearray, order: str, is64: bool, signature_size: int, growth: int
+    image: bytearray, piece: MachOSlice, signature_size: int, growth: int
 ) -> tuple[int, int]:
     """Set LC_CODE_SIGNATURE's size and __LINKEDIT's; return __TEXT's (fileoff, filesize)."""
-    header = struct.Struct(order + "7I")
-    ncmds = header.unpack_from(image, 0)[4]
-    position = 32 if is64 else 28
+    order, is64 = piece.byte_order, piece.is64
+    ncmds = struct.unpack_from(order + "I", image, 16)[0]
+    position = piece.header_size
     segment = struct.Struct(order + ("16sQQQQ" if is64 else "16sIIII"))
     text = (0, 0)
     for _ in range(ncmds):
         cmd, command_size = struct.unpack_from(order + "II", image, position)
-        if cmd == _LC_CODE_SIGNATURE:
+        if cmd == LC_CODE_SIGNATURE:
             struct.pack_into(order + "I", image, position + 12, signature_size)
-        elif cmd in (_LC_SEGMENT, _LC_SEGMENT_64):
+        elif cmd in (LC_SEGMENT, LC_SEGMENT_64):
             name, vmaddr, vmsize, fileoff, filesize = segment.unpack_from(image, position + 8)
             if name.rstrip(b"\0") == b"__TEXT":
                 text = (fileoff, filesize)
             elif name.rstrip(b"\0") == b"__LINKEDIT" and growth:
                 filesize += growth
-                vmsize = max(vmsize, (filesize + _SEGMENT_PAGE - 1) & -_SEGMENT_PAGE)
+                vmsize = max(vmsize, align(filesize, _SEGMENT_PAGE))
                 segment.pack_into(image, position + 8, name, vmaddr, vmsize, fileoff, filesize)
         position += command_size
     return text

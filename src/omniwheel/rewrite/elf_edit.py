@@ -29,7 +29,28 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, NamedTuple
 
-from omniwheel.binaries.elf import ElfError, parse_elf
+from omniwheel.binaries.elf import (
+    DT_NEEDED,
+    DT_NULL,
+    DT_RPATH,
+    DT_RUNPATH,
+    DT_SONAME,
+    DT_STRSZ,
+    DT_STRTAB,
+    ET_DYN,
+    PF_R,
+    PF_W,
+    PN_XNUM,
+    PT_DYNAMIC,
+    PT_INTERP,
+    PT_LOAD,
+    PT_PHDR,
+    SHT_DYNAMIC,
+    ElfError,
+    ElfReader,
+    align,
+    read_elf,
+)
 from omniwheel.errors import OmniwheelError
 
 __all__ = ["ElfChanges", "ElfEditError", "edit_elf"]
@@ -39,25 +60,6 @@ class ElfEditError(OmniwheelError):
     """The ELF file cannot be edited as asked (not a library, a layout we refuse to touch)."""
 
 
-_PT_LOAD: Final = 1
-_PT_DYNAMIC: Final = 2
-_PT_INTERP: Final = 3
-_PT_PHDR: Final = 6
-_PF_W: Final = 2
-_PF_R: Final = 4
-_PN_XNUM: Final = 0xFFFF
-_ET_DYN: Final = 3
-_SHT_DYNAMIC: Final = 6
-
-_DT_NULL: Final = 0
-_DT_NEEDED: Final = 1
-_DT_STRTAB: Final = 5
-_DT_STRSZ: Final = 10
-_DT_SONAME: Final = 14
-_DT_RPATH: Final = 15
-_DT_RUNPATH: Final = 29
-_DT_VERNEED: Final = 0x6FFFFFFE
-_DT_VERNEEDNUM: Final = 0x6FFFFFFF
 _MIN_PAGE: Final = 0x1000
 
 
@@ -87,26 +89,21 @@ class _Shdr(NamedTuple):
 
 @dataclass(frozen=True)
 class _Format:
-    """Full record shapes of one ELF class and byte order (the reader only keeps some fields)."""
+    """What writing needs beyond the reader: whole records, and where header fields sit."""
 
     word: int
     phoff_at: int  # e_phoff's offset in the ELF header
     phnum_at: int
-    phentsize_at: int
     phdr: struct.Struct
     shdr: struct.Struct
-    dyn: struct.Struct
-    verneed: struct.Struct  # vn_version, vn_cnt, vn_file, vn_aux, vn_next
     u16: struct.Struct
     word_struct: struct.Struct
-    header: struct.Struct  # e_type, e_machine, e_version, e_entry, e_phoff, e_shoff
 
-    def unpack_phdr(self, data: bytes, offset: int) -> _Phdr:
-        values = self.phdr.unpack_from(data, offset)
+    def unpack_phdr(self, values: tuple[int, ...]) -> _Phdr:
         if self.word == 8:
             return _Phdr(*values)
-        kind, off, vaddr, paddr, filesz, memsz, flags, align = values
-        return _Phdr(kind, flags, off, vaddr, paddr, filesz, memsz, align)
+        kind, off, vaddr, paddr, filesz, memsz, flags, alignment = values
+        return _Phdr(kind, flags, off, vaddr, paddr, filesz, memsz, alignment)
 
     def pack_phdr(self, phdr: _Phdr) -> bytes:
         if self.word == 8:
@@ -122,21 +119,17 @@ def _format(wide: bool, order: str) -> _Format:
         word=8 if wide else 4,
         phoff_at=32 if wide else 28,
         phnum_at=56 if wide else 44,
-        phentsize_at=54 if wide else 42,
         phdr=struct.Struct(order + ("IIQQQQQQ" if wide else "8I")),
         shdr=struct.Struct(order + ("IIQQQQIIQQ" if wide else "10I")),
-        dyn=struct.Struct(order + ("QQ" if wide else "II")),
-        verneed=struct.Struct(order + "HHIII"),
         u16=struct.Struct(order + "H"),
         word_struct=struct.Struct(order + ("Q" if wide else "I")),
-        header=struct.Struct(order + ("HHIQQQ" if wide else "HHIIII")),
     )
 
 
 _FORMATS: Final = {
-    (elf_class, data): _format(elf_class == 2, "<" if data == 1 else ">")
-    for elf_class in (1, 2)
-    for data in (1, 2)
+    (elf_class, endianness): _format(elf_class == 64, "<" if endianness == "little" else ">")
+    for elf_class in (32, 64)
+    for endianness in ("little", "big")
 }
 
 
@@ -157,80 +150,47 @@ class ElfChanges:
 def edit_elf(data: bytes, changes: ElfChanges) -> bytes:
     """Return a copy of the shared library ``data`` with ``changes`` applied."""
     try:
-        parse_elf(data)  # bounds-checks everything read below
-    except ElfError as error:
+        return _Editor(read_elf(data)).apply(changes)
+    except ElfError as error:  # every read goes through the reader's bounds checks
         raise ElfEditError(f"not an ELF file omniwheel can edit: {error}") from error
-    return _Editor(data).apply(changes)
-
-
-def _align(value: int, alignment: int) -> int:
-    return (value + alignment - 1) & -alignment
 
 
 class _Editor:
     """One file's headers, dynamic table and strings, read once; ``apply`` writes the copy."""
 
-    def __init__(self, data: bytes) -> None:
-        self.data = bytearray(data)
-        self.fmt = _FORMATS[data[4], data[5]]
-        e_type, _machine, _version, _entry, phoff, shoff = self.fmt.header.unpack_from(data, 16)
-        phnum = self.fmt.u16.unpack_from(data, self.fmt.phnum_at)[0]
-        if e_type != _ET_DYN:
+    def __init__(self, reader: ElfReader) -> None:
+        self.reader = reader
+        self.data = bytearray(reader.data)
+        self.fmt = _FORMATS[reader.elf_class, reader.endianness]
+        self.dyn = reader.layout.dyn
+        if reader.e_type != ET_DYN:
             raise ElfEditError("only shared libraries (ET_DYN) can be edited, not executables")
-        if phnum == _PN_XNUM:
+        if len(reader.segments) >= PN_XNUM:
             raise ElfEditError("more than 65534 program headers (PN_XNUM) is not supported")
         self.phentsize = self.fmt.phdr.size
-        self.phdrs = [self.fmt.unpack_phdr(data, phoff + i * self.phentsize) for i in range(phnum)]
-        if any(p.type == _PT_INTERP for p in self.phdrs):
+        rows = reader.table(self.fmt.phdr, reader.phoff, len(reader.segments), "program headers")
+        self.phdrs = [self.fmt.unpack_phdr(row) for row in rows]
+        if any(p.type == PT_INTERP for p in self.phdrs):
             raise ElfEditError("has PT_INTERP (an executable): only libraries can be edited")
-        self.shoff = shoff
-        self.sections = self._sections(data, shoff)
-        self.dynamic = next((p for p in self.phdrs if p.type == _PT_DYNAMIC), None)
+        self.shoff = reader.shoff
+        rows = reader.table(self.fmt.shdr, self.shoff, len(reader.sections), "section headers")
+        self.sections = [_Shdr(*row) for row in rows]
+        self.dynamic = next((p for p in self.phdrs if p.type == PT_DYNAMIC), None)
         if self.dynamic is None:
             raise ElfEditError("has no dynamic segment: a static file has no libraries to edit")
-        self.entries = self._dynamic_entries()
-        self.strtab_offset = self.file_offset(self._tag(_DT_STRTAB))
-        self.strings = bytearray(
-            data[self.strtab_offset : self.strtab_offset + self._tag(_DT_STRSZ)]
-        )
+        self.entries = reader.dynamic_table()
+        self.tags = reader.dynamic_entries(self.entries)
+        if DT_STRTAB not in self.tags or DT_STRSZ not in self.tags:
+            raise ElfEditError("dynamic section has no DT_STRTAB and DT_STRSZ")
+        table = reader.dynamic_strings(self.tags)
+        assert table is not None  # DT_STRTAB is there
+        self.string_table = table
+        self.strings = bytearray(reader.data[table.offset : table.end])
         self.old_string_size = len(self.strings)
 
-    def _sections(self, data: bytes, shoff: int) -> list[_Shdr]:
-        if not shoff:
-            return []
-        shnum_at = self.fmt.phnum_at + 4
-        count = self.fmt.u16.unpack_from(data, shnum_at)[0]
-        if count == 0:  # extended numbering: the count lives in section 0
-            count = _Shdr(*self.fmt.shdr.unpack_from(data, shoff)).size
-        return [_Shdr(*self.fmt.shdr.unpack_from(data, shoff + i * self.fmt.shdr.size))
-                for i in range(count)]  # fmt: skip
-
-    def _dynamic_entries(self) -> list[tuple[int, int]]:
-        assert self.dynamic is not None
-        entries = []
-        for index in range(self.dynamic.filesz // self.fmt.dyn.size):
-            position = self.dynamic.offset + index * self.fmt.dyn.size
-            tag, value = self.fmt.dyn.unpack_from(self.data, position)
-            if tag == _DT_NULL:
-                break
-            entries.append((tag, value))
-        return entries
-
-    def _tag(self, tag: int) -> int:
-        for entry_tag, value in self.entries:
-            if entry_tag == tag:
-                return value
-        raise ElfEditError(f"dynamic section has no tag {tag:#x}")
-
-    def file_offset(self, address: int) -> int:
-        for phdr in self.phdrs:
-            if phdr.type == _PT_LOAD and phdr.vaddr <= address < phdr.vaddr + phdr.filesz:
-                return phdr.offset + address - phdr.vaddr
-        raise ElfEditError(f"address {address:#x} is in no PT_LOAD segment")
-
-    def string(self, offset: int) -> str:
-        end = self.strings.index(b"\0", offset)
-        return self.strings[offset:end].decode("utf-8", "surrogateescape")
+    def string(self, offset: int, what: str) -> str:
+        """A name the file already had (bounds-checked by the reader)."""
+        return self.reader.string(self.string_table, offset, what)
 
     def intern(self, text: str) -> int:
         """The offset of ``text`` in the string table, appending it if no string ends so."""
@@ -248,7 +208,7 @@ class _Editor:
         self._rename_version_needs(changes.needed)
         grown = len(self.strings) > self.old_string_size
         assert self.dynamic is not None
-        fits = (len(entries) + 1) * self.fmt.dyn.size <= self.dynamic.filesz
+        fits = (len(entries) + 1) * self.dyn.size <= self.dynamic.filesz
         if not grown and fits:
             self._write_dynamic(entries, self.dynamic.offset, self.dynamic.filesz)
             return bytes(self.data)
@@ -259,48 +219,39 @@ class _Editor:
         soname = None if changes.soname is None else self.intern(changes.soname)
         entries: list[tuple[int, int]] = []
         for tag, value in self.entries:
-            if tag == _DT_NEEDED:
-                name = self.string(value)
+            if tag == DT_NEEDED:
+                name = self.string(value, "DT_NEEDED")
                 if name in changes.needed:
                     value = self.intern(changes.needed[name])
-            elif tag == _DT_SONAME and soname is not None:
+            elif tag == DT_SONAME and soname is not None:
                 value, soname = soname, None
-            elif tag in (_DT_RPATH, _DT_RUNPATH) and changes.runpath is not None:
+            elif tag in (DT_RPATH, DT_RUNPATH) and changes.runpath is not None:
                 if runpath is None:
                     continue  # the first became the new DT_RUNPATH (none if empty): drop it
-                tag, value, runpath = _DT_RUNPATH, runpath, None
+                tag, value, runpath = DT_RUNPATH, runpath, None
             entries.append((tag, value))
         # Entries the file lacked go after the DT_NEEDED block, where linkers put them.
-        after_needed = max(
-            (i + 1 for i, (t, _) in enumerate(entries) if t == _DT_NEEDED), default=0
-        )
-        for tag, missing in ((_DT_RUNPATH, runpath), (_DT_SONAME, soname)):
+        after_needed = max((i + 1 for i, (t, _) in enumerate(entries) if t == DT_NEEDED), default=0)
+        for tag, missing in ((DT_RUNPATH, runpath), (DT_SONAME, soname)):
             if missing is not None:
                 entries.insert(after_needed, (tag, missing))
         return entries
 
     def _rename_version_needs(self, renames: Mapping[str, str]) -> None:
         """Point each Elf_Verneed naming a renamed library at the new name (written in place)."""
-        tags = dict(self.entries)
-        if not renames or _DT_VERNEED not in tags:
+        if not renames:
             return
-        offset = self.file_offset(tags[_DT_VERNEED])
-        for _ in range(tags.get(_DT_VERNEEDNUM, len(self.data))):
-            version, count, file, aux, following = self.fmt.verneed.unpack_from(self.data, offset)
-            name = self.string(file)
-            if name in renames:
-                new = self.intern(renames[name])
-                self.fmt.verneed.pack_into(self.data, offset, version, count, new, aux, following)
-            if not following:
-                break
-            offset += following
+        for need in self.reader.version_needs(self.tags, self.string_table):
+            if need.file in renames:  # vn_file follows vn_version and vn_cnt
+                new = self.intern(renames[need.file])
+                self.reader.layout.u32.pack_into(self.data, need.offset + 4, new)
 
     def _write_dynamic(self, entries: list[tuple[int, int]], offset: int, size: int) -> None:
         """Write ``entries`` then DT_NULL until ``size`` bytes are filled."""
-        slots = size // self.fmt.dyn.size
-        padded = [*entries, *[(_DT_NULL, 0)] * (slots - len(entries))]
+        slots = size // self.dyn.size
+        padded = [*entries, *[(DT_NULL, 0)] * (slots - len(entries))]
         for index, (tag, value) in enumerate(padded):
-            self.fmt.dyn.pack_into(self.data, offset + index * self.fmt.dyn.size, tag, value)
+            self.dyn.pack_into(self.data, offset + index * self.dyn.size, tag, value)
 
     def _append_segment(
         self, entries: list[tuple[int, int]], grown: bool, dynamic_fits: bool
@@ -308,25 +259,25 @@ class _Editor:
         """Lay out [program headers | strings | dynamic table] in a new PT_LOAD at the end."""
         assert self.dynamic is not None
         word = self.fmt.word
-        loads = [p for p in self.phdrs if p.type == _PT_LOAD]
+        loads = [p for p in self.phdrs if p.type == PT_LOAD]
         alignment = max([_MIN_PAGE, *(p.align for p in loads)])
-        start = _align(len(self.data), 16)
-        address = _align(max(p.vaddr + p.memsz for p in loads), alignment) + start % alignment
-        has_phdr = any(p.type == _PT_PHDR for p in self.phdrs)
+        start = align(len(self.data), 16)
+        address = align(max(p.vaddr + p.memsz for p in loads), alignment) + start % alignment
+        has_phdr = any(p.type == PT_PHDR for p in self.phdrs)
         phdr_size = (len(self.phdrs) + 1 + (not has_phdr)) * self.phentsize
         strings_at = phdr_size if grown else None
         end = phdr_size + (len(self.strings) if grown else 0)
-        dynamic_at = None if dynamic_fits else _align(end, word)
-        dynamic_size = (len(entries) + 1) * self.fmt.dyn.size
+        dynamic_at = None if dynamic_fits else align(end, word)
+        dynamic_size = (len(entries) + 1) * self.dyn.size
         size = end if dynamic_at is None else dynamic_at + dynamic_size
 
         if strings_at is not None:
             entries = [
-                (tag, address + strings_at if tag == _DT_STRTAB else
-                 len(self.strings) if tag == _DT_STRSZ else value)
+                (tag, address + strings_at if tag == DT_STRTAB else
+                 len(self.strings) if tag == DT_STRSZ else value)
                 for tag, value in entries
             ]  # fmt: skip
-        segment = _Phdr(_PT_LOAD, _PF_R | (0 if dynamic_at is None else _PF_W),
+        segment = _Phdr(PT_LOAD, PF_R | (0 if dynamic_at is None else PF_W),
                         start, address, address, size, size, alignment)  # fmt: skip
         phdrs = self._new_program_headers(segment, phdr_size, dynamic_at, dynamic_size)
 
@@ -352,21 +303,21 @@ class _Editor:
         self, segment: _Phdr, phdr_size: int, dynamic_at: int | None, dynamic_size: int
     ) -> list[_Phdr]:
         """The old table with PT_PHDR/PT_DYNAMIC moved and the new PT_LOAD after the last one."""
-        table_header = _Phdr(_PT_PHDR, _PF_R, segment.offset, segment.vaddr, segment.vaddr,
+        table_header = _Phdr(PT_PHDR, PF_R, segment.offset, segment.vaddr, segment.vaddr,
                              phdr_size, phdr_size, self.fmt.word)  # fmt: skip
         phdrs: list[_Phdr] = []
-        if not any(p.type == _PT_PHDR for p in self.phdrs):
+        if not any(p.type == PT_PHDR for p in self.phdrs):
             phdrs.append(table_header)  # PT_PHDR must precede every PT_LOAD
         for phdr in self.phdrs:
-            if phdr.type == _PT_PHDR:
+            if phdr.type == PT_PHDR:
                 phdr = table_header
-            elif phdr.type == _PT_DYNAMIC and dynamic_at is not None:
+            elif phdr.type == PT_DYNAMIC and dynamic_at is not None:
                 phdr = phdr._replace(offset=segment.offset + dynamic_at,
                                      vaddr=segment.vaddr + dynamic_at,
                                      paddr=segment.vaddr + dynamic_at,
                                      filesz=dynamic_size, memsz=dynamic_size)  # fmt: skip
             phdrs.append(phdr)
-        last_load = max(i for i, p in enumerate(phdrs) if p.type == _PT_LOAD)
+        last_load = max(i for i, p in enumerate(phdrs) if p.type == PT_LOAD)
         phdrs.insert(last_load + 1, segment)
         return phdrs
 
@@ -378,12 +329,12 @@ class _Editor:
     ) -> None:
         """Keep section-based tools (readelf, objdump, strip) reading the live tables."""
         dynamic_index = next(
-            (i for i, s in enumerate(self.sections) if s.type == _SHT_DYNAMIC), None
+            (i for i, s in enumerate(self.sections) if s.type == SHT_DYNAMIC), None
         )
         for index, section in enumerate(self.sections):
             if (
                 strings is not None
-                and section.offset == self.strtab_offset
+                and section.offset == self.string_table.offset
                 and (dynamic_index is None or index == self.sections[dynamic_index].link)
             ):
                 section = section._replace(

@@ -11,6 +11,8 @@ binary as the one needing it, as ld.so skips a wrong-class library and goes on.
 
 from __future__ import annotations
 
+import contextlib
+import mmap
 import os
 import platform as host
 import posixpath
@@ -75,13 +77,18 @@ class LibraryFinder:
         self._parsed: dict[Path, Binary | None] = {}
 
     def parse(self, path: Path) -> Binary | None:
-        """The binary at ``path`` (None if unreadable or not a binary)."""
+        """The binary at ``path`` (None if unreadable, empty or not a binary).
+
+        The file is mapped, not read: the reader touches only the pages holding headers
+        and the tables it needs, and most candidates are looked at and passed over.
+        """
         resolved = path.resolve()
         if resolved not in self._parsed:
-            try:
-                self._parsed[resolved] = parse_binary(resolved.read_bytes())
-            except (OSError, BinaryParseError):
-                self._parsed[resolved] = None
+            self._parsed[resolved] = None
+            with contextlib.suppress(OSError, BinaryParseError), resolved.open("rb") as handle:
+                if os.fstat(handle.fileno()).st_size:  # an empty file cannot be mapped
+                    with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+                        self._parsed[resolved] = parse_binary(mapped)
         return self._parsed[resolved]
 
     def find(self, name: str, needed_by: Binary) -> Path | None:

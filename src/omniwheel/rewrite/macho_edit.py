@@ -14,9 +14,18 @@ from __future__ import annotations
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Final
 
-from omniwheel.binaries.macho import MachOError, parse_macho
+from omniwheel.binaries.elf import align  # one rounding helper for every format
+from omniwheel.binaries.macho import (
+    DYLIB_KINDS,
+    LC_ID_DYLIB,
+    LC_SEGMENT,
+    LC_SEGMENT_64,
+    MachOError,
+    MachOSlice,
+    fat_arch,
+    parse_macho,
+)
 from omniwheel.errors import OmniwheelError
 from omniwheel.rewrite.codesign import sign_adhoc
 
@@ -27,18 +36,7 @@ class MachOEditError(OmniwheelError):
     """The Mach-O file cannot be edited as asked (most often: no room for longer names)."""
 
 
-_LC_REQ_DYLD: Final = 0x80000000
-_LC_SEGMENT: Final = 0x1
-_LC_SEGMENT_64: Final = 0x19
-_LC_ID_DYLIB: Final = 0xD
-_LC_CODE_SIGNATURE: Final = 0x1D
-_DEPENDENCY_COMMANDS: Final = frozenset(
-    {0xC, 0x18 | _LC_REQ_DYLD, 0x1F | _LC_REQ_DYLD, 0x20, 0x23 | _LC_REQ_DYLD}
-)  # LC_LOAD_DYLIB, _WEAK_, REEXPORT_, LAZY_LOAD_, LOAD_UPWARD_
-_DYLIB_NAME_OFFSET: Final = 24  # after cmd, cmdsize, name offset, timestamp, two versions
-_FAT_MAGIC_64: Final = 0xCAFEBABF
-_LITTLE_MAGICS: Final = (b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe")
-_64_MAGICS: Final = (b"\xcf\xfa\xed\xfe", b"\xfe\xed\xfa\xcf")
+_DYLIB_NAME_OFFSET = 24  # after cmd, cmdsize, name offset, timestamp, two versions
 
 
 @dataclass(frozen=True)
@@ -56,46 +54,40 @@ def edit_macho(data: bytes, changes: MachOChanges) -> bytes:
     except MachOError as error:
         raise MachOEditError(f"not a Mach-O file omniwheel can edit: {error}") from error
     if not parsed.fat:
-        return _edit_slice(data, changes)
-    return _edit_universal(data, changes)
-
-
-def _edit_universal(data: bytes, changes: MachOChanges) -> bytes:
-    """Edit each slice, then lay the slices out again at their alignments, in the same order."""
-    magic, count = struct.unpack_from(">II", data, 0)
-    entry = struct.Struct(">IIQQII" if magic == _FAT_MAGIC_64 else ">IIIII")
-    rows = [list(entry.unpack_from(data, 8 + i * entry.size)) for i in range(count)]
-    slices = [_edit_slice(data[row[2] : row[2] + row[3]], changes) for row in rows]
-    output = bytearray(data[: 8 + count * entry.size])
-    for index, (row, image) in enumerate(zip(rows, slices, strict=True)):
-        alignment = 1 << row[4]
-        offset = (len(output) + alignment - 1) & -alignment
+        return _edit_slice(data, parsed.slices[0], changes)
+    # Each slice edited, then laid out again at its alignment, in the same order.
+    entry = fat_arch(parsed.fat64)
+    output = bytearray(data[: 8 + len(parsed.slices) * entry.size])
+    for index, piece in enumerate(parsed.slices):
+        image = _edit_slice(data[piece.offset : piece.offset + piece.size], piece, changes)
+        offset = align(len(output), 1 << piece.align)
         output += bytes(offset - len(output)) + image
-        row[2], row[3] = offset, len(image)
-        entry.pack_into(output, 8 + index * entry.size, *row)
+        fields = (piece.cputype, piece.cpusubtype, offset, len(image), piece.align)
+        entry.pack_into(output, 8 + index * entry.size, *fields, *((0,) if parsed.fat64 else ()))
     return bytes(output)
 
 
-def _edit_slice(image: bytes, changes: MachOChanges) -> bytes:
-    order = "<" if image[:4] in _LITTLE_MAGICS else ">"
-    is64 = image[:4] in _64_MAGICS
-    header_size = 32 if is64 else 28
+def _edit_slice(image: bytes, piece: MachOSlice, changes: MachOChanges) -> bytes:
+    """``image`` (the slice ``piece`` was parsed from) with its dylib commands renamed."""
+    order, is64, header_size = piece.byte_order, piece.is64, piece.header_size
     ncmds, sizeofcmds = struct.unpack_from(order + "II", image, 16)
+    dependencies = iter(piece.dylibs)  # the reader kept them in command order
     commands: list[bytes] = []
-    changed = signed = False
+    changed = False
     first_section = len(image)
     position = header_size
     for _ in range(ncmds):
         cmd, size = struct.unpack_from(order + "II", image, position)
         command = image[position : position + size]
         position += size
-        if cmd in (_LC_SEGMENT, _LC_SEGMENT_64):
+        if cmd in (LC_SEGMENT, LC_SEGMENT_64):
             first_section = min(first_section, _first_section_offset(command, order, is64))
-        elif cmd == _LC_CODE_SIGNATURE:
-            signed = True
-        elif cmd in _DEPENDENCY_COMMANDS or cmd == _LC_ID_DYLIB:
-            name = _dylib_name(command, order)
-            new = changes.id_dylib if cmd == _LC_ID_DYLIB else changes.dylibs.get(name)
+        elif cmd in DYLIB_KINDS or cmd == LC_ID_DYLIB:
+            if cmd == LC_ID_DYLIB:
+                name, new = piece.id_dylib, changes.id_dylib
+            else:
+                name = next(dependencies).path
+                new = changes.dylibs.get(name)
             if new is not None and new != name:
                 command = _dylib_command(command, new, order, 8 if is64 else 4)
                 changed = True
@@ -113,7 +105,7 @@ def _edit_slice(image: bytes, changes: MachOChanges) -> bytes:
     struct.pack_into(order + "I", edited, 20, new_size)
     end = header_size + max(new_size, sizeofcmds)
     edited[header_size:end] = b"".join(commands).ljust(end - header_size, b"\0")
-    return sign_adhoc(bytes(edited)) if signed else bytes(edited)
+    return sign_adhoc(bytes(edited), piece) if piece.is_signed else bytes(edited)
 
 
 def _first_section_offset(command: bytes, order: str, is64: bool) -> int:
@@ -130,16 +122,10 @@ def _first_section_offset(command: bytes, order: str, is64: bool) -> int:
     return min(offsets, default=1 << 62)
 
 
-def _dylib_name(command: bytes, order: str) -> str:
-    offset = struct.unpack_from(order + "I", command, 8)[0]
-    end = command.index(b"\0", offset)
-    return command[offset:end].decode("utf-8", "surrogateescape")
-
-
 def _dylib_command(command: bytes, name: str, order: str, alignment: int) -> bytes:
     """The same dylib command (kind, timestamp, versions) naming ``name``, padded to alignment."""
     encoded = name.encode("utf-8", "surrogateescape") + b"\0"
-    size = (_DYLIB_NAME_OFFSET + len(encoded) + alignment - 1) & -alignment
+    size = align(_DYLIB_NAME_OFFSET + len(encoded), alignment)
     cmd = struct.unpack_from(order + "I", command, 0)[0]
     head = struct.pack(order + "III", cmd, size, _DYLIB_NAME_OFFSET) + command[12:24]
     return (head + encoded).ljust(size, b"\0")

@@ -14,9 +14,11 @@ One procedure serves every family; what differs sits behind ``_Vendoring``:
 
 Libraries the platform provides (the audit's allowlists) are never vendored, and
 the copies are named ``<stem>-<8 hex of sha256>.<rest>`` so two wheels vendoring
-different builds of one library never clash in a process. The result is checked
-with ``check_wheel`` before it is kept: a repair never leaves a wheel behind that
-``omniwheel check`` rejects.
+different builds of one library never clash in a process. The result is judged
+before anything is written, as ``check`` would judge it, from what is already in
+memory: the input's reading, with each edited binary parsed again from its new
+bytes and the copies added. A repair never writes a wheel ``omniwheel check``
+rejects, and the wheel is read once (plus the binaries it edits).
 """
 
 from __future__ import annotations
@@ -25,17 +27,17 @@ import dataclasses
 import fnmatch
 import hashlib
 import itertools
+import os
 import posixpath
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from omniwheel.audit.base import Subject
-from omniwheel.audit.check import RULES, WheelReport, check_wheel
+from omniwheel.audit.check import RULES, BinaryMember, WheelReport, check_open_wheel
 from omniwheel.audit.findings import Finding, Severity
-from omniwheel.binaries import Binary, ElfFile, MachOFile
+from omniwheel.binaries import Binary, BinaryParseError, ElfFile, MachOFile, parse_binary
 from omniwheel.errors import OmniwheelError, UsageError
 from omniwheel.platforms import Platform, parse_platform
 from omniwheel.platforms.linux import LinuxFamily
@@ -96,6 +98,15 @@ class RepairReport:
     rewritten: list[Rewrite] = field(default_factory=list)
     excluded: list[Library] = field(default_factory=list)
     missing: list[Library] = field(default_factory=list)
+    #: ``check``'s report on the wheel at ``output`` (the input where nothing was written),
+    #: judged on ``platform_tags``: callers need not read the result again.
+    check: WheelReport | None = None
+
+    @property
+    def needs_libraries(self) -> list[Library]:
+        """Libraries the binaries need that the wheel will not ship: the missing ones and,
+        where repair only reports, the ones it would have vendored."""
+        return [*self.missing, *(self.vendored if self.status == "report-only" else ())]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -117,23 +128,38 @@ def repair_wheel(
     platform: Platform | None = None,
     lib_path: Sequence[Path] = (),
     exclude: Sequence[str] = (),
+    reading: WheelReport | None = None,
 ) -> RepairReport:
     """Write the repaired copy of ``path`` into ``output_dir`` and say what changed.
 
     ``platform`` defaults to the wheel's first platform tag (for ``linux_*``, the
     manylinux or musllinux family its binaries' libc names). ``exclude`` holds
-    fnmatch patterns of libraries to leave external on purpose.
+    fnmatch patterns of libraries to leave external on purpose. ``reading`` is
+    ``path``'s check report when the caller has one, so the wheel is not read again.
     Raises ``RepairError`` when a needed library is nowhere to be found or the
     result would not pass ``check``; the input is never modified.
     """
-    original = check_wheel(path)
-    if original.wheel.filename.platform_tags == ("any",) or not original.binaries:
+    with Wheel.open(path) as wheel:
+        original = reading or check_open_wheel(wheel)
+        return _repair(wheel, original, output_dir, platform, lib_path, exclude)
+
+
+def _repair(
+    wheel: Wheel,
+    original: WheelReport,
+    output_dir: Path,
+    platform: Platform | None,
+    lib_path: Sequence[Path],
+    exclude: Sequence[str],
+) -> RepairReport:
+    path = wheel.path
+    if wheel.filename.platform_tags == ("any",) or not original.binaries:
         raise UsageError(f"{path.name}: has no binaries, so there is nothing to repair")
     target = _target_platform(original, platform)
     vendoring = _VENDORING.get(RULES[target.family.name].binary_format)
-    binaries = [(item.member, item.binary) for item in original.binaries]
     finder = LibraryFinder(lib_path, target)
-    plan, platform_tags = _choose_plan(original, target, binaries, finder, exclude, platform)
+    plan, platform_tags = _choose_plan(original, target, finder, exclude, platform)
+    filename = wheel.filename.with_platform_tags(platform_tags)
     report = RepairReport(
         wheel=str(path),
         status="report-only" if vendoring is None else "unchanged",
@@ -144,24 +170,28 @@ def repair_wheel(
         missing=plan.listed(plan.missing),
     )
     if vendoring is None:
+        report.check = _judged(_reading(original, path), filename)
         return report
-    if plan.missing:
-        names = ", ".join(library.name for library in report.missing)
+    if report.needs_libraries:
+        names = ", ".join(library.name for library in report.needs_libraries)
         raise RepairError(
             f"{path.name}: cannot find {names} (needed by the wheel's binaries): "
             "add the directory holding it with --lib-path, or --exclude it"
         )
-    with Wheel.open(path) as wheel:  # check_wheel closed its own handle
-        changes = _changes(wheel, plan, vendoring, platform_tags, report)
+    changes = _changes(wheel, plan, vendoring, filename, report)
     if not changes.files and changes.filename is None:
         report.output = str(path)  # nothing to vendor, nothing to retag: nothing to write
+        report.check = _judged(_reading(original, path), filename)
         return report
-    output = output_dir / (changes.filename or wheel.filename).filename
+    output = output_dir / filename.filename
     if output.resolve() == path.resolve():
         raise UsageError(f"{path.name}: the repaired wheel would overwrite its input; choose -w")
+    planned = _reading(original, output)
+    planned.binaries = _patched(planned.binaries, changes.files, output)
+    report.check = _judged(planned, filename)
+    _refuse_errors(report.check, plan, output)
     output_dir.mkdir(parents=True, exist_ok=True)
-    rewrite_wheel(path, changes, output)
-    _check_result(output, plan)
+    rewrite_wheel(wheel, changes, output)
     report.status, report.output = "repaired", str(output)
     return report
 
@@ -183,26 +213,25 @@ def _target_platform(original: WheelReport, platform: Platform | None) -> Platfo
 def _choose_plan(
     original: WheelReport,
     target: Platform,
-    binaries: list[tuple[str, Binary]],
     finder: LibraryFinder,
     exclude: Sequence[str],
     requested: Platform | None,
 ) -> tuple[_Plan, tuple[str, ...]]:
     """The plan and the platform tags: for manylinux, the oldest policy the result fits."""
-    shipped = frozenset(posixpath.basename(member) for member, _ in binaries)
     name = Path(original.path).name
     if target.family.name != "linux-glibc":
-        plan = _Plan.make(binaries, target, finder, shipped, exclude)
+        plan = _Plan.make(original, target, finder, exclude)
         tags = original.wheel.filename.platform_tags
         return plan, tags if target.wheel_tag in tags else (target.wheel_tag,)
     fixed = requested is not None and requested.min_os is not None
     # Oldest first: every manylinux policy defined for the CPU, or just the one asked for.
+    binaries = [item.binary for item in original.binaries]
     rules = RULES[target.family.name]
-    candidates = [target] if fixed else rules.lowest_platforms([b for _, b in binaries], target)
+    candidates = [target] if fixed else rules.lowest_platforms(binaries, target)
     fitting: tuple[_Plan, Platform] | None = None
     for candidate in candidates:
-        plan = _Plan.make(binaries, candidate, finder, shipped, exclude)
-        too_new = plan.too_new_symbols(candidate)
+        plan = _Plan.make(original, candidate, finder, exclude)
+        too_new = plan.too_new_symbols(original, candidate)
         if too_new is None:
             if fixed or not plan.missing:
                 return plan, _manylinux_tags(candidate)
@@ -237,8 +266,13 @@ class _Node:
     member: str  # its path in the repaired wheel (a copy's is set once its content is hashed)
     source: Path | None = None  # where a copy comes from; None for the wheel's own binaries
     name: str = ""  # the name a copy was needed by
-    references: dict[str, Path] = field(default_factory=dict)  # needed name -> copy's source
+    references: dict[str, Path] = field(default_factory=dict)  # needed name -> copy's key
     needed_by: list[_Node] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        """How reports name it: its member, or for a copy not yet placed, the name it had."""
+        return self.member or self.name
 
 
 @dataclass
@@ -247,35 +281,32 @@ class _Plan:
 
     nodes: list[_Node]
     copies: dict[Path, _Node]  # by resolved source, so aliases (libfoo.so -> .so.1) share one
-    missing: dict[str, list[str]]
-    excluded: dict[str, list[str]]
+    missing: dict[str, list[_Node]]  # library name -> the binaries needing it
+    excluded: dict[str, list[_Node]]
 
     @classmethod
     def make(
         cls,
-        binaries: list[tuple[str, Binary]],
+        original: WheelReport,
         platform: Platform,
         finder: LibraryFinder,
-        shipped: frozenset[str],
         exclude: Sequence[str],
     ) -> _Plan:
         """Walk the needed libraries breadth first, the copies' own needs included."""
         rules = RULES[platform.family.name]
-        provided = [rules.fold(pattern) for pattern in rules.allowlist(platform)]
         excluded = [rules.fold(pattern) for pattern in exclude]
-        shipped = frozenset(rules.fold(name) for name in shipped)
-        plan = cls([_Node(binary, member) for member, binary in binaries], {}, {}, {})
+        shipped = frozenset(rules.fold(posixpath.basename(b.member)) for b in original.binaries)
+        plan = cls([_Node(item.binary, item.member) for item in original.binaries], {}, {}, {})
         for node in plan.nodes:  # grows while it is walked
             for name in node.binary.needed:
-                folded = rules.fold(name)
-                if posixpath.basename(folded) in shipped or _matches(folded, provided):
+                if not rules.is_external(name, platform, shipped):
                     continue
-                if _matches(folded, excluded):
-                    plan.excluded.setdefault(name, []).append(node.member)
+                if any(fnmatch.fnmatchcase(rules.fold(name), pattern) for pattern in excluded):
+                    plan.excluded.setdefault(name, []).append(node)
                     continue
                 source = finder.find(name, node.binary)
                 if source is None:
-                    plan.missing.setdefault(name, []).append(node.member)
+                    plan.missing.setdefault(name, []).append(node)
                     continue
                 key = source.resolve()
                 if key not in plan.copies:
@@ -287,23 +318,18 @@ class _Plan:
                 node.references[name] = key
         return plan
 
-    def too_new_symbols(self, platform: Platform) -> Finding | None:
+    def too_new_symbols(self, original: WheelReport, platform: Platform) -> Finding | None:
         """The audit's symbol-version finding for the first binary or copy too new for it."""
-        rules = RULES[platform.family.name]
-        for node in self.nodes:
-            subject = Subject(
-                node.member or node.name, node.binary, platform, platform.wheel_tag, frozenset()
-            )
-            for found in rules.check_binary(subject):
-                if found.code == "symbol-versions-too-new":
-                    return found
-        return None
+        trial = original.renamed({})
+        trial.binaries += [BinaryMember(c.label, c.binary) for c in self.copies.values()]
+        found = trial.judge(platform.wheel_tag, platform)
+        return next((f for f in found if f.code == "symbol-versions-too-new"), None)
 
     def libraries(self) -> list[Library]:
         return [
             Library(
                 copy.name,
-                tuple(dict.fromkeys(n.member or n.name for n in copy.needed_by)),
+                tuple(dict.fromkeys(node.label for node in copy.needed_by)),
                 str(copy.source),
                 copy.member or None,
             )
@@ -311,12 +337,11 @@ class _Plan:
         ]
 
     @staticmethod
-    def listed(found: dict[str, list[str]]) -> list[Library]:
-        return [Library(name, tuple(dict.fromkeys(members))) for name, members in found.items()]
-
-
-def _matches(name: str, patterns: Iterable[str]) -> bool:
-    return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+    def listed(found: dict[str, list[_Node]]) -> list[Library]:
+        return [
+            Library(name, tuple(dict.fromkeys(node.label for node in nodes)))
+            for name, nodes in found.items()
+        ]
 
 
 # -- applying the plan --------------------------------------------------------------------
@@ -326,23 +351,24 @@ def _changes(
     wheel: Wheel,
     plan: _Plan,
     vendoring: _Vendoring,
-    platform_tags: tuple[str, ...],
+    filename: WheelFilename,
     report: RepairReport,
 ) -> WheelChanges:
     """Hash and place the copies, then rewrite every binary with a moved reference."""
     needers = [node.member for node in plan.nodes if node.source is None and node.references]
     libs_dir = vendoring.libs_dir(wheel, needers)
-    contents: dict[Path, bytes] = {}
+    originals: dict[str, bytes] = {}  # a copy's member -> the library's bytes, read once
     for key, copy in plan.copies.items():
-        contents[key] = copy.source.read_bytes() if copy.source else b""
-        copy.member = f"{libs_dir}/{_unique_name(copy.name, contents[key])}"
-    report.vendored = plan.libraries()
-    changes = WheelChanges()
+        data = key.read_bytes()
+        copy.member = f"{libs_dir}/{_unique_name(copy.name, data)}"
+        originals[copy.member] = data
+    report.vendored, report.excluded = plan.libraries(), plan.listed(plan.excluded)
+    changes = WheelChanges(filename=None if filename == wheel.filename else filename)
     for node in plan.nodes:
         is_copy = node.source is not None
         if not node.references and not is_copy:
             continue
-        data = contents[node.source.resolve()] if node.source else wheel.read_bytes(node.member)
+        data = originals[node.member] if is_copy else wheel.read_bytes(node.member)
         moved = {name: plan.copies[key].member for name, key in node.references.items()}
         changes.files[node.member], rewrite = vendoring.rewrite(
             node.member, data, node.binary, moved, is_copy
@@ -350,11 +376,6 @@ def _changes(
         report.rewritten.append(rewrite)
         if is_copy:
             changes.modes[node.member] = 0o755
-    if platform_tags != wheel.filename.platform_tags:
-        name = wheel.filename
-        changes.filename = WheelFilename.from_parts(
-            name.name, name.version, name.python_tags, name.abi_tags, platform_tags, name.build
-        )
     return changes
 
 
@@ -364,22 +385,49 @@ def _unique_name(name: str, content: bytes) -> str:
     return f"{stem}-{hashlib.sha256(content).hexdigest()[:8]}{dot}{rest}"
 
 
-def _check_result(output: Path, plan: _Plan) -> None:
-    """Delete ``output`` and fail unless ``check`` finds it clean (bar libraries --exclude'd)."""
-    tolerated = {member for members in plan.excluded.values() for member in members}
-    try:
-        report = check_wheel(output)
-        errors = [
-            f
-            for f in report.findings
-            if f.severity is Severity.ERROR
-            and not (f.code == "external-library" and f.member in tolerated)
-        ]
-    except BaseException:
-        output.unlink(missing_ok=True)
-        raise
+# -- judging the result before it is written ----------------------------------------------
+
+
+def _reading(original: WheelReport, path: Path) -> WheelReport:
+    """``original``'s reading, judged on nothing yet, as the reading of the file at ``path``."""
+    reading = original.renamed({})
+    reading.path, reading.read_findings = os.fspath(path), original.read_findings
+    return reading
+
+
+def _patched(
+    binaries: list[BinaryMember], files: dict[str, bytes], output: Path
+) -> list[BinaryMember]:
+    """``binaries`` with each edited one parsed from its new bytes, and the copies added."""
+    parsed = {}
+    for member, data in files.items():
+        try:
+            binary = parse_binary(data)
+        except BinaryParseError as error:
+            raise RepairError(
+                f"{output.name}: the edited {member} does not parse: {error}"
+            ) from error
+        assert binary is not None  # an edit keeps the magic
+        parsed[member] = BinaryMember(member, binary)
+    return [parsed.pop(item.member, item) for item in binaries] + list(parsed.values())
+
+
+def _judged(reading: WheelReport, filename: WheelFilename) -> WheelReport:
+    """``reading`` judged on every platform ``filename`` claims."""
+    reading.claim(filename.ordered_tags)
+    return reading
+
+
+def _refuse_errors(report: WheelReport, plan: _Plan, output: Path) -> None:
+    """Fail unless ``report`` is clean, bar the libraries --exclude left external."""
+    tolerated = {node.member for nodes in plan.excluded.values() for node in nodes}
+    errors = [
+        f
+        for f in report.findings
+        if f.severity is Severity.ERROR
+        and not (f.code == "external-library" and f.member in tolerated)
+    ]
     if errors:
-        output.unlink(missing_ok=True)
         first = errors[0]
         raise RepairError(
             f"{output.name}: the repaired wheel would fail check ({first.code} in "

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from omniwheel.audit.check import check_open_wheel, extension_suffix, wheel_python
+from omniwheel.audit.check import WheelReport, check_open_wheel, extension_suffix, wheel_python
 from omniwheel.audit.findings import Finding, Severity
 from omniwheel.errors import OmniwheelError, UsageError
 from omniwheel.platforms import parse_platform
@@ -130,17 +130,30 @@ def _normalise(word: str, kind: str) -> str:
 
 
 def retag_wheel(
-    path: Path, options: RetagOptions, output_dir: Path | None = None, *, in_place: bool = False
+    path: Path,
+    options: RetagOptions,
+    output_dir: Path | None = None,
+    *,
+    in_place: bool = False,
+    reading: WheelReport | None = None,
 ) -> RetagResult:
     """Write the retagged wheel into ``output_dir`` (default: beside the input) and return it.
 
     The input is left alone unless ``in_place``, which replaces it by the result.
+    ``reading`` is ``path``'s check report when the caller has one (``repair``'s), so
+    new claims are judged without reading the wheel's members again.
     """
     with Wheel.open(path) as wheel:
-        return _retag(wheel, options, output_dir or path.parent, in_place)
+        return _retag(wheel, options, output_dir or path.parent, in_place, reading)
 
 
-def _retag(wheel: Wheel, options: RetagOptions, target_dir: Path, in_place: bool) -> RetagResult:
+def _retag(
+    wheel: Wheel,
+    options: RetagOptions,
+    target_dir: Path,
+    in_place: bool,
+    reading: WheelReport | None,
+) -> RetagResult:
     path, original = wheel.path, wheel.filename
     members = [member.name for member in wheel.members()]
     filename = WheelFilename.from_parts(
@@ -151,9 +164,11 @@ def _retag(wheel: Wheel, options: RetagOptions, target_dir: Path, in_place: bool
         edit_tags(original.platform_tags, options.platform, "platform"),
         original.build if options.build is None else (options.build or None),
     )
-    report = check_open_wheel(wheel) if options.expand else None
-    if report is not None:
-        filename = _with_platforms(filename, [p.wheel_tag for p in report.lowest_platforms()])
+    report = reading
+    if options.expand:
+        report = report or check_open_wheel(wheel)
+        lowest = [p.wheel_tag for p in report.lowest_platforms()]
+        filename = filename.with_platform_tags(sorted({*filename.platform_tags, *lowest}))
     renamed = _extension_renames(members, filename) if options.rename_extensions else {}
     result = RetagResult(path, path, original, filename, renamed)
     if not result.changed:
@@ -174,17 +189,6 @@ def _retag(wheel: Wheel, options: RetagOptions, target_dir: Path, in_place: bool
     if in_place and result.output.resolve() != path.resolve():
         path.unlink()
     return result
-
-
-def _with_platforms(filename: WheelFilename, platform_tags: Iterable[str]) -> WheelFilename:
-    return WheelFilename.from_parts(
-        filename.name,
-        filename.version,
-        filename.python_tags,
-        filename.abi_tags,
-        sorted({*filename.platform_tags, *platform_tags}),
-        filename.build,
-    )
 
 
 def _extension_renames(members: Iterable[str], filename: WheelFilename) -> dict[str, str]:

@@ -7,6 +7,7 @@ must write a filename back, and reports should show tags in the author's order.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import re
@@ -115,6 +116,10 @@ class WheelFilename:
             raise WheelError(
                 basename, f"not a valid wheel filename ({exc}); expected {_WHEEL_PATTERN}"
             ) from exc
+
+    def with_platform_tags(self, platform_tags: Iterable[str]) -> WheelFilename:
+        """The same wheel claiming ``platform_tags`` instead (raises ``UsageError``)."""
+        return dataclasses.replace(self, platform_tags=_tag_set("platform", platform_tags))
 
     @property
     def build_key(self) -> BuildTag:
