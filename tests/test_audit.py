@@ -181,6 +181,19 @@ def test_binary_in_a_pure_wheel(real_wheel: RealWheel, make_wheel: Callable[...,
     assert [(v.platform_tag, v.status) for v in report.verdicts] == [("any", "error")]
 
 
+def test_renamed_reading_keeps_what_reading_found(
+    real_wheel: RealWheel, make_wheel: Callable[..., Path]
+) -> None:
+    """A report re-judged after renames (retag, repair) still carries the reading's findings."""
+    name, data = member_bytes(real_wheel("ios-device"), ".so")
+    report = check_wheel(make_wheel("markupsafe-3.0.4-py3-none-any.whl", {name: data}))
+    assert report.read_findings  # Root-Is-Purelib with a binary inside
+    again = report.renamed({name: name.replace(".so", ".abi3.so")}).renamed({})
+    assert again.read_findings == report.read_findings
+    assert again.findings == list(report.read_findings)
+    assert again.binaries[0].member == name.replace(".so", ".abi3.so")
+
+
 def test_check_json_and_exit_codes(
     real_wheel: RealWheel, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

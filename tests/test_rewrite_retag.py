@@ -95,6 +95,23 @@ def test_expand_universal2(real_wheel: RealWheel, tmp_path: Path) -> None:
         wheel.verify()
 
 
+def test_expand_starts_from_the_new_claims(real_wheel: RealWheel, tmp_path: Path) -> None:
+    """A plain linux_x86_64 build retagged to manylinux with --expand gains the lowest
+    manylinux tag its symbols allow, as auditwheel would: the expansion follows the new
+    claims, not the tags the input had."""
+    built = retag_wheel(
+        real_wheel("manylinux-vendored"), RetagOptions(platform="linux_x86_64"), tmp_path
+    )
+    assert built.output.name == "pillow-11.3.0-cp313-cp313-linux_x86_64.whl"
+    result = retag_wheel(
+        built.output,
+        RetagOptions(platform="manylinux_2_28_x86_64", expand=True),
+        tmp_path / "expanded",
+    )
+    assert result.filename.platform_tags == ("manylinux_2_27_x86_64", "manylinux_2_28_x86_64")
+    assert result.checked and not result.findings
+
+
 def test_rename_extensions(real_wheel: RealWheel, tmp_path: Path) -> None:
     """An iOS build whose extension carries a Linux suffix gets the suffix iOS imports."""
     source = real_wheel("ios-device")

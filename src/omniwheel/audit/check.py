@@ -127,10 +127,17 @@ class WheelReport:
             BinaryMember(renames.get(item.member, item.member), item.binary)
             for item in self.binaries
         ]
-        return WheelReport(self.path, self.wheel, binaries, findings=list(self.read_findings))
+        return WheelReport(
+            self.path,
+            self.wheel,
+            binaries,
+            findings=list(self.read_findings),
+            read_findings=self.read_findings,
+        )
 
-    def lowest_platforms(self) -> list[Platform]:
-        """For each platform the wheel claims, the lowest ones of that family it truly loads on.
+    def lowest_platforms(self, tags: Sequence[Tag] | None = None) -> list[Platform]:
+        """For each platform ``tags`` claim (default: the wheel's own tags), the lowest ones
+        of that family the binaries truly load on.
 
         "Lowest" per architecture and variant: the oldest OS, glibc or API level whose
         checks the binaries pass (a manylinux_2_28 wheel whose symbols need only glibc
@@ -138,12 +145,13 @@ class WheelReport:
         and arm64 platforms).
         """
         binaries = [item.binary for item in self.binaries]
+        claims = list(self.wheel.filename.ordered_tags if tags is None else tags)
         best: dict[tuple[str, str, str | None], Platform] = {}
-        for _, claimed in _targets(self.wheel.filename.ordered_tags, (), []):
+        for _, claimed in _targets(claims, (), []):
             if claimed is None:
                 continue
             for candidate in RULES[claimed.family.name].lowest_platforms(binaries, claimed):
-                candidate = _with_wheel_python(candidate, list(self.wheel.filename.ordered_tags))
+                candidate = _with_wheel_python(candidate, claims)
                 key = (candidate.family.name, candidate.arch, candidate.variant)
                 known = best.get(key)
                 if known is not None and (known.min_os or ()) <= (candidate.min_os or ()):

@@ -167,7 +167,7 @@ def _retag(
     report = reading
     if options.expand:
         report = report or check_open_wheel(wheel)
-        lowest = [p.wheel_tag for p in report.lowest_platforms()]
+        lowest = [p.wheel_tag for p in report.lowest_platforms(filename.ordered_tags)]
         filename = filename.with_platform_tags(sorted({*filename.platform_tags, *lowest}))
     renamed = _extension_renames(members, filename) if options.rename_extensions else {}
     result = RetagResult(path, path, original, filename, renamed)
