@@ -25,7 +25,7 @@ from packaging.version import Version
 
 from omniwheel.audit import WheelReport, check_open_wheel
 from omniwheel.errors import OmniwheelError, UsageError
-from omniwheel.files import file_sha256, write_atomic
+from omniwheel.files import file_sha256
 from omniwheel.index.config import IndexConfig
 from omniwheel.index.db import Database, FileRow
 from omniwheel.index.storage import Storage, copy_hashed, process_alive, publish
@@ -155,13 +155,16 @@ class PackageIndex:
             yank_reason=None,
             report=report_json(report),
         )
+        # Staged beside the wheel, so a crash leaves nothing half-written under files/.
+        staged_metadata = staged.with_name(staged.name + METADATA_SUFFIX)
+        staged_metadata.write_bytes(metadata)
         self.db.add_pending(row.filename, project, os.getpid())
         try:
             publish(staged, final)
         except FileExistsError:
             self.db.drop_pending(row.filename)
             raise DuplicateFileError(f"{row.filename} is already in the index") from None
-        write_atomic(final.with_name(final.name + METADATA_SUFFIX), metadata)
+        publish(staged_metadata, final.with_name(final.name + METADATA_SUFFIX))
         try:
             self.db.commit_files([row], {project: display_name})
         except sqlite3.IntegrityError:
