@@ -32,7 +32,7 @@ from omniwheel.build import (
     build_recipes,
 )
 from omniwheel.build.pythons import find_build_python
-from omniwheel.build.toolchains.emcc_wrapper import drop_host_flags, side_module_flags
+from omniwheel.build.toolchains.cc_wrapper import drop_host_flags, side_module_flags
 from omniwheel.build.toolchains.emscripten import settings
 from omniwheel.cli.main import main
 from omniwheel.errors import UsageError
@@ -56,18 +56,12 @@ def test_wrapper_drops_host_flags_and_threads() -> None:
 
 
 def test_wrapper_exports() -> None:
-    assert side_module_flags(["spam", "eggs"], []) == [
+    assert side_module_flags(["spam", "eggs"], [], ["emnm"]) == [
         "-sSIDE_MODULE=2", "-sEXPORTED_FUNCTIONS=_spam,_eggs",
     ]  # fmt: skip
-    assert side_module_flags("requested", []) == ["-sSIDE_MODULE=1"]
+    assert side_module_flags("requested", [], ["emnm"]) == ["-sSIDE_MODULE=1"]
     # No object defines PyInit_*: a plain shared library keeps every symbol.
-    assert side_module_flags("pyinit", ["missing.o"]) == ["-sSIDE_MODULE=1"]
-
-
-def test_ios_and_android_are_refused_up_front(tmp_path: Path) -> None:
-    for platform in ("ios", "android-arm64"):
-        with pytest.raises(UsageError, match="not supported yet"):
-            build_recipes(tmp_path, parse_platform(platform, python="3.13"), output=tmp_path)
+    assert side_module_flags("pyinit", ["missing.o"], ["emnm"]) == ["-sSIDE_MODULE=1"]
 
 
 # --- the recipe tree, built once with the real toolchain --------------------------------------
@@ -436,7 +430,7 @@ def test_wheel_cached_untested_is_tested_once_a_runtime_can_run_its_script(
 
 @pytest.mark.toolchain
 def test_wasm32_pyconfig_table_matches_the_compiler(built: Built, tmp_path: Path) -> None:
-    include = built.output / ".omniwheel-build" / "targets" / PLATFORM.wheel_tag / "include"
+    include = built.output / ".omniwheel-build" / PLATFORM.wheel_tag / "target" / "include"
     include = include / f"python{PLATFORM.python.dotted}"
     rows = settings()["pyconfig"]
     program = "#include <Python.h>\n#include <stdint.h>\n#include <pthread.h>\n#include <wchar.h>\n"

@@ -43,14 +43,29 @@ _SHELL_OWN = {"_", "SHLVL", "PWD", "OLDPWD", "BASH_EXECUTION_STRING"}
 
 @dataclass(frozen=True)
 class Layout:
-    """Where a build run keeps things, all under the output directory."""
+    """Where a build run keeps things, all under the output directory.
+
+    Everything but the wheels is kept per platform (``platform_tag``), so builds for
+    several platforms into one output directory keep each other's wheels, caches
+    and libraries.
+    """
 
     output: Path
     source_cache: Path
+    platform_tag: str
 
     @property
     def state(self) -> Path:
-        return self.output / STATE_DIR
+        return self.output / STATE_DIR / self.platform_tag
+
+    @property
+    def target(self) -> Path:
+        """The prepared target: its headers, sysconfig and compiler wrappers."""
+        return self.state / "target"
+
+    @property
+    def cache(self) -> Path:
+        return self.state / "cache"
 
     def work(self, name: str) -> Path:
         return self.state / "work" / name

@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from omniwheel.build import BuildReport, PyodideRuntime, build_recipes
 from omniwheel.build.skeleton import write_skeletons
-from omniwheel.cli.options import add_json
+from omniwheel.cli.options import add_json, add_python
 from omniwheel.cli.output import console, emit_json, errors, table
 from omniwheel.platforms import parse_platform
 
@@ -19,6 +19,7 @@ examples:
   omniwheel build recipes/ --platform pyodide-2025.0
   omniwheel build recipes/ markupsafe --platform pyemscripten_2025_0_wasm32 -j 2 -o dist
   omniwheel build recipes/ --platform pyodide-2025.0 --pyodide node_modules/pyodide --json
+  omniwheel build recipes/ --platform ios-simulator --python 3.13 -o dist
 exit status: 0 every recipe built (or was unchanged), 1 some recipe failed or was skipped,
 2 bad input (unknown key in a recipe, unknown platform, ...).
 """
@@ -46,6 +47,14 @@ def register(commands: Any) -> None:
     build.add_argument("recipes", metavar="RECIPES_DIR", type=Path)
     build.add_argument("packages", nargs="*", metavar="PKG", help="only these (and their needs)")
     build.add_argument("--platform", required=True, help="target, e.g. pyodide-2025.0")
+    add_python(build)
+    build.add_argument(
+        "--sdk",
+        type=Path,
+        metavar="DIR",
+        help="the platform's SDK: an iOS SDK (default: $OMNIWHEEL_IOS_SDK, Xcode's, else one "
+        "made from the ziglang package) or an Android NDK (default: $ANDROID_NDK_HOME)",
+    )
     build.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="parallel builds")
     build.add_argument("-o", "--output", type=Path, default=Path("dist"), metavar="OUTDIR")
     build.add_argument(
@@ -92,11 +101,12 @@ def register(commands: Any) -> None:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    platform = parse_platform(args.platform)
+    platform = parse_platform(args.platform, python=args.python)
     runtime = PyodideRuntime(args.pyodide) if args.pyodide is not None else None
     options: dict[str, Any] = {
         "packages": args.packages, "output": args.output, "jobs": args.jobs,
         "build_python": args.build_python, "source_cache": args.source_cache, "runtime": runtime,
+        "sdk": args.sdk,
     }  # fmt: skip
     if args.json:
         report = build_recipes(args.recipes, platform, **options)
