@@ -85,7 +85,6 @@ class AndroidToolchain(ClangToolchain):
         source = root / "libpython-stub.c"
         source.write_text("".join(f"void {symbol}(void) {{}}\n" for symbol in symbols))
         name = f"libpython{python.dotted}.so"
-        (root / "lib").mkdir(parents=True, exist_ok=True)
         subprocess.run(
             [drivers["cc"], *self.target_flags(platform, root), "-shared", "-nostdlib",
              f"-Wl,-soname,{name}", str(source), "-o", str(root / "lib" / name)],

@@ -97,7 +97,7 @@ class ClangToolchain(Toolchain):
 
     def link_flags(self, platform: Platform) -> list[str]:
         """Flags on every link (which linker)."""
-        return []
+        return list(self.settings.get("ldflags", []))
 
     def shared_ldflags(self, platform: Platform, root: Path) -> list[str]:
         """Flags that make a shared link the target's extension module or library."""
@@ -209,11 +209,16 @@ class ClangToolchain(Toolchain):
         include = write_target_headers(
             python, root / "include" / f"python{python.dotted}", self.pyconfig_macros(platform)
         )
+        # Build backends add LIBDIR to the link path when Py_ENABLE_SHARED: the target's
+        # libraries (a libpython stub) are kept there.
+        libraries = root / "lib"
+        libraries.mkdir(parents=True, exist_ok=True)
         self.write_platform_files(platform, python, root)
         self._write_wrappers(root)
         tools = _tools(root)
         linkers = _shared_linkers(tools)
         overrides = self.sysconfig_values(platform, python) | {
+            "LIBDIR": str(libraries), "LIBPL": str(libraries),
             **tools, **linkers, "BLDSHARED": linkers["LDSHARED"],
             "ARFLAGS": "rcs", "CFLAGS": "", "CPPFLAGS": "", "LDFLAGS": "", "OPT": "",
             "BASECFLAGS": "", "INCLUDEPY": str(include), "CONFINCLUDEPY": str(include),

@@ -110,13 +110,8 @@ class IOSToolchain(ClangToolchain):
         clang_target = triple(platform).replace("-ios", f"-ios{version}", 1)
         return ["-target", clang_target, "-isysroot", str(self.sysroot(platform, root))]
 
-    def link_flags(self, platform: Platform) -> list[str]:
-        linker = shutil.which(self.settings["ld"])
-        assert linker is not None  # missing() reported it otherwise
-        return [f"--ld-path={linker}"]
-
     def shared_ldflags(self, platform: Platform, root: Path) -> list[str]:
-        return [*super().shared_ldflags(platform, root), str(root / "Python.tbd")]
+        return [*super().shared_ldflags(platform, root), str(root / "lib" / "Python.tbd")]
 
     def identity_parts(self, platform: Platform) -> list[str]:
         parts = super().identity_parts(platform)
@@ -138,7 +133,7 @@ class IOSToolchain(ClangToolchain):
         assert library is not None  # missing() reported it otherwise
         symbols = python_exports(library, self.settings["nm"])
         stub = python_tbd(symbols, self.settings["python_install_name"], target)
-        (root / "Python.tbd").write_text(stub)
+        (root / "lib" / "Python.tbd").write_text(stub)
         if self.real_sdk(platform) is None:
             self._assemble_sdk(root / "sdk", target)
 
