@@ -45,6 +45,29 @@ def retarget_tbd(text: str, target: str) -> str:
     return _TBD_TARGETS.sub(lambda match: f"targets:{match[1]}[ {target} ]", text)
 
 
+def guard_float16(text: str) -> str:
+    """``text`` with each run of lines naming ``_Float16`` declared only where clang has it.
+
+    Apple's headers declare half-precision functions unconditionally, for a clang
+    that has ``_Float16`` on every target; clang-14 lacks it on x86_64, and defines
+    ``__FLT16_MAX__`` exactly where it has it.
+    """
+    lines = text.splitlines(keepends=True)
+    out: list[str] = []
+    inside = False
+    for line in lines:
+        uses = "_Float16" in line
+        if uses and not inside:
+            out.append("#ifdef __FLT16_MAX__\n")
+        elif inside and not uses:
+            out.append("#endif\n")
+        inside = uses
+        out.append(line)
+    if inside:
+        out.append("#endif\n")
+    return "".join(out)
+
+
 def python_tbd(symbols: list[str], install_name: str, target: str) -> str:
     """A text stub of the target's Python: ``install_name`` exporting ``symbols`` (C names)."""
     listed = ", ".join(f"'_{symbol}'" for symbol in symbols)
@@ -144,6 +167,14 @@ class IOSToolchain(ClangToolchain):
         if sdk.exists():
             shutil.rmtree(sdk)
         (sdk / "usr" / "lib").mkdir(parents=True)
-        (sdk / "usr" / "include").symlink_to(home / self.settings["ziglang_headers"])
+        include = sdk / "usr" / "include"
+        include.mkdir()
+        headers = home / self.settings["ziglang_headers"]
+        guarded = self.settings["float16_guarded"]
+        for entry in headers.iterdir():
+            if entry.name in guarded:
+                (include / entry.name).write_text(guard_float16(entry.read_text()))
+            else:
+                (include / entry.name).symlink_to(entry)
         libsystem = (home / self.settings["ziglang_libsystem"]).read_text()
         (sdk / "usr" / "lib" / "libSystem.tbd").write_text(retarget_tbd(libsystem, target))
