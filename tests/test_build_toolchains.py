@@ -22,12 +22,19 @@ from pathlib import Path
 import pytest
 
 from omniwheel.audit import check_wheel
-from omniwheel.build import BuildReport, MissingToolchainError, Outcome, build_recipes
+from omniwheel.build import (
+    BuildReport,
+    MissingToolchainError,
+    Outcome,
+    PyodideRuntime,
+    build_recipes,
+)
 from omniwheel.build.builder import STATE_DIR
 from omniwheel.build.pythons import find_build_python
 from omniwheel.build.toolchains.clang import family_settings
 from omniwheel.build.toolchains.ios import guard_float16, retarget_tbd, ziglang_home
 from omniwheel.cli.main import main
+from omniwheel.errors import UsageError
 from omniwheel.files import default_cache_dir, file_sha256
 from omniwheel.platforms import Platform, parse_platform
 from recipetrees import chain_recipes, sdist_url, write_tree
@@ -314,3 +321,10 @@ def test_libsystem_stub_is_retargeted_with_its_symbols_kept() -> None:
     assert re.sub(r"targets:\s*\[[^\]]*\]", "", stub) == re.sub(
         r"targets:\s*\[[^\]]*\]", "", original
     )
+
+
+def test_pyodide_runtime_is_refused_for_other_platforms(tmp_path: Path) -> None:
+    (tmp_path / "pyodide.mjs").write_text("")
+    with pytest.raises(UsageError, match="cannot load ios_13_0_arm64_iphoneos wheels"):
+        build_recipes(tmp_path, DEVICE, output=tmp_path / "out", runtime=PyodideRuntime(tmp_path))
+    assert not (tmp_path / "out").exists()

@@ -211,6 +211,11 @@ def build_recipes(
     if jobs < 1:
         raise UsageError(f"-j {jobs}: the number of parallel jobs must be at least 1")
     toolchain = toolchain_for(platform, sdk)
+    if runtime is not None and platform.family.name != "emscripten":
+        raise UsageError(
+            f"--pyodide: tests run in Pyodide, which cannot load {platform.wheel_tag} wheels; "
+            "drop --pyodide"
+        )
     loaded = load_recipes(recipes_dir)
     family = platform.family.name
     recipes = {name: recipe.for_family(family) for name, recipe in loaded.items()}
