@@ -37,7 +37,7 @@ from omniwheel.cli.main import main
 from omniwheel.errors import UsageError
 from omniwheel.files import default_cache_dir, file_sha256
 from omniwheel.platforms import Platform, parse_platform
-from recipetrees import chain_recipes, sdist_url, write_tree
+from recipetrees import chain_recipes, pyproject, sdist_url, write_tree
 
 DEVICE = parse_platform("ios", python="3.13")
 SIMULATOR = parse_platform("ios-simulator", python="3.13")
@@ -185,6 +185,41 @@ def test_platforms_built_into_one_output_keep_each_others_wheels(ios_built: IOSB
         "markupsafe": "cached", "libgreet": "cached", "greeter": "cached",
     }  # fmt: skip
     assert {p.name: file_sha256(p) for p in ios_built.output.glob("*.whl")} == before
+
+
+@pytest.mark.toolchain
+def test_pure_wheel_published_for_two_platforms_outlives_one_platforms_update(
+    tmp_path: Path,
+) -> None:
+    """A pure wheel is one file for every platform: one platform's new version keeps it."""
+    _need_ios_toolchain()
+    recipes = tmp_path / "recipes"
+
+    def write(version: str) -> None:
+        write_tree(recipes, {
+            "purely/meta.yaml": f"package: {{name: purely, version: '{version}'}}\n"
+                                "source: {path: src}\n",
+            "purely/src/pyproject.toml": pyproject("purely", version),
+            "purely/src/purely/__init__.py": "",
+        })  # fmt: skip
+
+    write("1.0")
+    for platform in (DEVICE, SIMULATOR):
+        [outcome] = build_recipes(recipes, platform, output=tmp_path / "dist").outcomes
+        assert outcome.status == "built", outcome.error
+    write("1.1")
+    [outcome] = build_recipes(recipes, SIMULATOR, output=tmp_path / "dist").outcomes
+    assert outcome.status == "built", outcome.error
+    # The simulator's old wheel is the device's current one: it stays.
+    assert sorted(p.name for p in (tmp_path / "dist").glob("*.whl")) == [
+        "purely-1.0-py3-none-any.whl", "purely-1.1-py3-none-any.whl",
+    ]  # fmt: skip
+    write("1.2")
+    [outcome] = build_recipes(recipes, SIMULATOR, output=tmp_path / "dist").outcomes
+    # 1.1 was the simulator's alone: replaced.
+    assert sorted(p.name for p in (tmp_path / "dist").glob("*.whl")) == [
+        "purely-1.0-py3-none-any.whl", "purely-1.2-py3-none-any.whl",
+    ]  # fmt: skip
 
 
 @pytest.mark.toolchain
