@@ -23,6 +23,7 @@ from omniwheel.build.toolchains.base import Missing
 from omniwheel.build.toolchains.clang import ClangToolchain
 from omniwheel.errors import UsageError
 from omniwheel.platforms import Platform
+from omniwheel.platforms.data import format_version
 
 SIMULATOR = "iphonesimulator"
 _TBD_TARGETS = re.compile(r"targets:(\s*)\[[^\]]*\]")
@@ -129,7 +130,7 @@ class IOSToolchain(ClangToolchain):
 
     def target_flags(self, platform: Platform, root: Path) -> list[str]:
         assert platform.min_os is not None
-        version = ".".join(str(part) for part in platform.min_os)
+        version = format_version(platform.min_os)
         clang_target = triple(platform).replace("-ios", f"-ios{version}", 1)
         return ["-target", clang_target, "-isysroot", str(self.sysroot(platform, root))]
 
