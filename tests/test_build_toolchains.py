@@ -15,7 +15,7 @@ import re
 import shutil
 import subprocess
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -135,6 +135,28 @@ def test_markupsafe_speedups_is_a_mach_o_for_the_platform(
     binary = _extension(wheel, member, tmp_path)
     command = _otool_build_version(binary)
     assert (command["platform"], command["minos"]) == (otool_platform, minos)
+
+
+@pytest.mark.toolchain
+@pytest.mark.parametrize(("platform", "published"), [(DEVICE, "ios-device"),
+                                                     (SIMULATOR, "ios-simulator")])  # fmt: skip
+def test_ios_extension_has_the_shape_of_the_published_markupsafe_wheel(
+    ios_built: IOSBuild, real_wheel: Callable[[str], Path], platform: Platform, published: str
+) -> None:
+    """MarkupSafe 3.0.4's own iOS wheels (built with Xcode): same module, links and platform."""
+
+    def shape(wheel: Path) -> list[tuple[object, ...]]:
+        rows = []
+        for item in check_wheel(wheel, [platform]).binaries:
+            [piece] = item.binary.to_json()["slices"]
+            dylibs = tuple(dylib["path"] for dylib in piece["dylibs"])
+            rows.append((item.member, piece["arch"], piece["filetype"], piece["platform"],
+                         piece["minos"], dylibs, tuple(piece["pyinit_exports"])))  # fmt: skip
+        return rows
+
+    ours = ios_built.outcome(platform, "markupsafe").wheel
+    assert ours is not None
+    assert shape(ours) == shape(real_wheel(published))
 
 
 @pytest.mark.toolchain
