@@ -12,6 +12,7 @@ from omniwheel.build import BuildReport, PyodideRuntime, build_recipes
 from omniwheel.build.skeleton import write_skeletons
 from omniwheel.cli.options import add_json
 from omniwheel.cli.output import console, emit_json, errors, table
+from omniwheel.index.uploader import TOKEN_ENV, Uploaded, Uploader, upload_token
 from omniwheel.platforms import parse_platform
 
 BUILD_EPILOG = """\
@@ -19,8 +20,9 @@ examples:
   omniwheel build recipes/ --platform pyodide-2025.0
   omniwheel build recipes/ markupsafe --platform pyemscripten_2025_0_wasm32 -j 2 -o dist
   omniwheel build recipes/ --platform pyodide-2025.0 --pyodide node_modules/pyodide --json
-exit status: 0 every recipe built (or was unchanged), 1 some recipe failed or was skipped,
-2 bad input (unknown key in a recipe, unknown platform, ...).
+  omniwheel build recipes/ --platform pyodide-2025.0 --upload http://127.0.0.1:8080/legacy/
+exit status: 0 every recipe built (or was unchanged), 1 some recipe failed or was skipped
+or an upload was refused, 2 bad input (unknown key in a recipe, unknown platform, ...).
 """
 SKELETON_EPILOG = """\
 examples:
@@ -66,6 +68,15 @@ def register(commands: Any) -> None:
         metavar="DIR",
         help="an npm 'pyodide' package directory: run test/imports there under Node",
     )
+    build.add_argument(
+        "--upload",
+        metavar="URL",
+        help="upload every wheel built (or unchanged) with the legacy upload API (twine's), "
+        "e.g. http://127.0.0.1:8080/legacy/ of omniwheel serve",
+    )
+    build.add_argument(
+        "--token", metavar="TOKEN", help=f"API token for --upload (default: ${TOKEN_ENV})"
+    )
     add_json(build)
     build.set_defaults(run=run_build)
 
@@ -98,9 +109,15 @@ def run_build(args: argparse.Namespace) -> int:
         "packages": args.packages, "output": args.output, "jobs": args.jobs,
         "build_python": args.build_python, "source_cache": args.source_cache, "runtime": runtime,
     }  # fmt: skip
+    # Made first, so a malformed --upload URL is refused before anything is built.
+    uploader = Uploader(args.upload, upload_token(args.token)) if args.upload else None
     if args.json:
         report = build_recipes(args.recipes, platform, **options)
-        emit_json(report.to_json())
+        document = report.to_json()
+        if uploader is not None:
+            with uploader:
+                document["uploads"] = [item.to_json() for item in _upload(report, uploader)]
+        emit_json(document)
         return 0 if report.ok else 1
     progress = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -118,7 +135,18 @@ def run_build(args: argparse.Namespace) -> int:
 
         report = build_recipes(args.recipes, platform, on_event=on_event, **options)
     _print_report(report)
+    if uploader is not None:
+        with uploader:
+            for item in _upload(report, uploader):
+                verb = "already there" if item.existed else "uploaded"
+                console.print(f"  {item.wheel.name}: {verb} → {item.url}", markup=False)
     return 0 if report.ok else 1
+
+
+def _upload(report: BuildReport, uploader: Uploader) -> list[Uploaded]:
+    """Upload the wheel of every recipe built or unchanged; the first refusal stops it."""
+    wheels = [o.wheel for o in report.outcomes if o.wheel is not None and o.status != "failed"]
+    return [uploader.upload(wheel) for wheel in wheels]
 
 
 def _print_report(report: BuildReport) -> None:
