@@ -25,6 +25,8 @@ import pytest
 from omniwheel.audit import check_wheel
 from omniwheel.binaries import WasmModule, parse_wasm
 from omniwheel.build import build_recipes
+from omniwheel.build.finalize import finalize_wheel
+from omniwheel.build.pep517 import BuildStepError
 from omniwheel.build.pythons import find_build_python
 from omniwheel.cli.main import main
 from omniwheel.platforms import parse_platform
@@ -258,3 +260,21 @@ def test_vendored_side_module_loads_in_pyodide(tmp_path: Path, abi: str) -> None
         cwd=tmp_path,
     )
     assert out.strip().splitlines()[-1] == "11"
+
+
+def test_build_names_a_side_module_found_nowhere(
+    side_modules: Path, make_wheel: Callable[..., Path], tmp_path: Path
+) -> None:
+    """The build's repair step says it in a build's terms (recipes), not repair's options."""
+    wheel = make_wheel(f"demo-1.0-cp313-cp313-{TAG}.whl",
+                       {EXT: (side_modules / "_ext.so").read_bytes()}, purelib=False)  # fmt: skip
+    with pytest.raises(BuildStepError) as raised:
+        finalize_wheel(wheel, parse_platform(TAG, python="3.13"), [tmp_path], tmp_path / "w")
+    assert raised.value.step == "repair"
+    assert str(raised.value) == (
+        f"repair: {wheel.name}: {EXT} needs libfoo.so, which the wheel does not ship, "
+        "Emscripten (Pyodide) does not provide and no recipe in requirements/host installs: "
+        "build it with a static_library recipe (linked in) or, where repair vendors libraries, "
+        "a shared_library recipe, named in requirements/host"
+    )
+    assert not list((tmp_path / "w").rglob("*.whl"))
