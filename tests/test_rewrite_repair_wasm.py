@@ -33,7 +33,8 @@ from omniwheel.platforms import parse_platform
 from omniwheel.rewrite.repair import repair_wheel
 from omniwheel.rewrite.wasm_edit import WasmChanges, WasmEditError, edit_wasm
 from omniwheel.wheel import Wheel
-from pyodide_runtime import run_pyodide
+from omniwheel.wheel.writer import WheelChanges, rewrite_wheel
+from pyodide_runtime import pyodide_dist, run_pyodide
 from toolrun import run
 
 pytestmark = pytest.mark.toolchain
@@ -260,6 +261,35 @@ def test_vendored_side_module_loads_in_pyodide(tmp_path: Path, abi: str) -> None
         cwd=tmp_path,
     )
     assert out.strip().splitlines()[-1] == "11"
+    if abi == "2025_0":
+        _runtime_path_is_what_pyodide_029_follows(shouter.wheel, extension, tmp_path)
+
+
+def _runtime_path_is_what_pyodide_029_follows(
+    wheel: Path, extension: WasmModule, tmp_path: Path
+) -> None:
+    """Without RUNTIME_PATH, Pyodide 0.29 does not find the copy in ``<dist>.libs/``.
+
+    (Pyodide 0.27 loads every library of a package globally first, so there the
+    needed name resolves wherever the copy is.)
+    """
+    name = "shouter/_shout.cpython-313-wasm32-emscripten.so"
+    (tmp_path / "bare").mkdir()
+    with Wheel.open(wheel) as opened:
+        stripped = edit_wasm(opened.read_bytes(name), WasmChanges(runtime_path=[]))
+        bare = rewrite_wheel(opened, WheelChanges(files={name: stripped}),
+                             tmp_path / "bare" / wheel.name)  # fmt: skip
+    script = tmp_path / "bare.mjs"
+    module = (pyodide_dist("2025_0") / "pyodide.mjs").as_uri()
+    script.write_text(
+        f"import {{ loadPyodide }} from {json.dumps(module)};\n"
+        "const pyodide = await loadPyodide();\n"
+        f"await pyodide.loadPackage({json.dumps(str(bare))});\n"
+        "pyodide.runPython('import shouter._shout');\n"
+    )
+    result = subprocess.run(["node", str(script)], capture_output=True, text=True, timeout=180)
+    assert result.returncode != 0
+    assert f'Failed to find dynamic library "{extension.needed[0]}"' in result.stderr
 
 
 def test_build_names_a_side_module_found_nowhere(

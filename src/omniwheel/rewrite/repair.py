@@ -10,9 +10,8 @@ One procedure serves every family; what differs sits behind ``_Vendoring``:
   load commands say ``@loader_path/<relative>``, each copy's id is ``@rpath/<name>``,
   and every slice that was signed gets a fresh ad-hoc signature.
 * WebAssembly (Emscripten side modules): copies go to ``<dist>.libs/`` too, the
-  directory Pyodide's loader searches for a package's libraries (it takes ``<dist>``
-  from the wheel's filename); the ``dylink.0`` needed entries name the copy and a
-  ``RUNTIME_PATH`` of ``$ORIGIN/<relative>`` is added for loaders that read it.
+  ``dylink.0`` needed entries name the copy and its ``RUNTIME_PATH`` becomes
+  ``$ORIGIN/<relative>``, which is how Pyodide 0.29 finds it (see ``wasm_edit``).
 * PE (Windows): reported only: what would be vendored and which libraries are
   missing. Nothing is written.
 

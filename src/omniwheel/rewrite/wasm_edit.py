@@ -2,13 +2,16 @@
 
 A side module names the libraries it needs in the ``WASM_DYLINK_NEEDED``
 subsection of ``dylink.0``, which must stay the module's first section, and
-Emscripten's loader (``getDylinkMetadata``, since the 2024 releases) also reads
-``WASM_DYLINK_RUNTIME_PATH``: paths where ``$ORIGIN`` is the module's directory,
-searched for those libraries (wasm-ld writes it for ``-rpath``). Only that
-section is re-encoded; every other byte of the module is kept. A WebAssembly
-module holds no absolute file offsets outside its sections (code offsets in
-``name`` or DWARF sections are relative to the code section), so the rest may
-move. Loaders skip subsections they do not know, so older ones ignore the path.
+newer Emscripten loaders also read ``WASM_DYLINK_RUNTIME_PATH``: paths where
+``$ORIGIN`` is the module's directory, searched for those libraries (wasm-ld
+writes it for ``-rpath``). Seen under Node: Pyodide 0.29 (Emscripten 4.0.9)
+finds a vendored copy only through it — without it, "Failed to find dynamic
+library" even with the copy in ``<dist>.libs/`` — while Pyodide 0.27
+(Emscripten 3.1.58) skips the subsection and loads every library of a package
+globally first, so the needed name resolves there anyway. Only ``dylink.0`` is
+re-encoded; every other byte of the module is kept. A WebAssembly module holds
+no absolute file offsets outside its sections (code offsets in ``name`` or DWARF
+sections are relative to the code section), so the rest may move.
 """
 
 from __future__ import annotations
