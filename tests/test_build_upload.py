@@ -206,3 +206,28 @@ def test_cli_upload_failure_is_one_line_and_exit_1(
     )
     assert err.count("\n") == 1
     assert (tmp_path / "dist" / "prebuilt-1.0-py3-none-any.whl").is_file()  # the build stands
+
+
+@pytest.mark.toolchain
+def test_cli_human_output_names_each_upload(
+    server: Server, tokens: dict[str, str], tmp_path: Path, make_wheel: MakeWheel,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    if find_build_python(parse_platform("pyodide-2025.0").python) is None:
+        pytest.skip("needs a host CPython 3.13 (on PATH or pyenv)")
+    wheel = make_wheel("shown-1.0-py3-none-any.whl")
+    meta = tmp_path / "recipes" / "shown" / "meta.yaml"
+    meta.parent.mkdir(parents=True)
+    meta.write_text(
+        f"package: {{name: shown, version: '1.0'}}\n"
+        f"source: {{url: '{wheel.as_uri()}', sha256: {file_sha256(wheel)}}}\n"
+    )
+    command = ["build", str(meta.parent.parent), "--platform", "pyodide-2025.0", "-o",
+               str(tmp_path / "dist"), "--source-cache", str(tmp_path / "cache"),
+               "--upload", f"{server.url}/legacy/", "--token", tokens["admin"]]  # fmt: skip
+    assert main(command) == 0
+    first = capsys.readouterr().out
+    assert main(command) == 0
+    second = capsys.readouterr().out
+    assert f"shown-1.0-py3-none-any.whl: uploaded → {server.url}/legacy/" in first
+    assert f"shown-1.0-py3-none-any.whl: already there → {server.url}/legacy/" in second
