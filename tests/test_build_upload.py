@@ -13,13 +13,15 @@ from __future__ import annotations
 import json
 import subprocess
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from conftest import MakeWheel
-from indexserver import Server, free_port, serve
+from indexserver import VENV_BIN, Server, free_port, serve
 from indexserver import tokens_fixture as tokens_fixture  # the tokens fixture
 from omniwheel.build.pythons import find_build_python
 from omniwheel.cli.main import main
@@ -231,3 +233,36 @@ def test_cli_human_output_names_each_upload(
     second = capsys.readouterr().out
     assert f"shown-1.0-py3-none-any.whl: uploaded → {server.url}/legacy/" in first
     assert f"shown-1.0-py3-none-any.whl: already there → {server.url}/legacy/" in second
+
+
+def test_uploader_speaks_to_pypiserver_too(tmp_path: Path, make_wheel: MakeWheel) -> None:
+    """The same legacy API against a peer index (pypiserver 2.4, no authentication)."""
+    server = VENV_BIN / "pypi-server"
+    if not server.exists():
+        pytest.skip("needs pypiserver (the test extra)")
+    packages = tmp_path / "packages"
+    packages.mkdir()
+    port = free_port()
+    command = [str(server), "run", "-i", "127.0.0.1", "-p", str(port), "-a", ".", "-P", ".",
+               str(packages)]  # fmt: skip
+    wheel = make_wheel("peer-1.0-py3-none-any.whl")
+    url = f"http://127.0.0.1:{port}/"
+    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as proc:
+        try:
+            for _ in range(100):
+                try:
+                    httpx.get(url, timeout=1)
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            with Uploader(url, None) as uploader:
+                assert not uploader.upload(wheel).existed
+                with pytest.raises(UploadFailedError) as caught:
+                    uploader.upload(wheel)  # pypiserver refuses any second upload of a name
+        finally:
+            proc.terminate()
+    assert (packages / wheel.name).read_bytes() == wheel.read_bytes()
+    assert str(caught.value) == (
+        f"{url} refused {wheel.name} (409: Package '{wheel.name}' already exists! You may start "
+        "server with `--overwrite` option.): bump the version or the build number to publish it"
+    )

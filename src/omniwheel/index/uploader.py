@@ -12,9 +12,12 @@ what to do.
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 from dataclasses import dataclass
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +30,10 @@ from omniwheel.wheel import Wheel
 
 TOKEN_ENV = "OMNIWHEEL_UPLOAD_TOKEN"
 _USER = "__token__"
+_KNOWN = {status.value for status in HTTPStatus}
+_PRE = re.compile(r"<pre>(.*?)</pre>", re.DOTALL | re.IGNORECASE)
+_TITLE = re.compile(r"<title>(.*?)</title>", re.DOTALL | re.IGNORECASE)
+_TAG = re.compile(r"<[^>]+>")
 
 
 class UploadFailedError(OmniwheelError):
@@ -141,10 +148,20 @@ def _document(response: httpx.Response) -> dict[str, Any]:
 
 
 def _message(response: httpx.Response) -> str:
-    """The server's own reason, on one line: its JSON ``message``, else its first text line."""
+    """The server's own reason, on one line: its JSON ``message``; a reason phrase of its
+    own (the public index puts its message there); an HTML page's ``<pre>`` or title
+    (pypiserver); else the first line of the body."""
     said = _document(response).get("message")
     if not isinstance(said, str):
-        said = next((line for line in response.text.splitlines() if line.strip()), "")
+        said = ""
+        standard = HTTPStatus(response.status_code).phrase if response.status_code in _KNOWN else ""
+        if response.reason_phrase and response.reason_phrase != standard:
+            said = response.reason_phrase
+        elif "html" in response.headers.get("content-type", ""):
+            found = _PRE.search(response.text) or _TITLE.search(response.text)
+            said = html.unescape(_TAG.sub(" ", found.group(1))) if found else ""
+        else:
+            said = next((line for line in response.text.splitlines() if line.strip()), "")
     return " ".join(said.split())[:300] or response.reason_phrase
 
 
