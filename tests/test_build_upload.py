@@ -208,6 +208,17 @@ def test_cli_upload_failure_is_one_line_and_exit_1(
     )
     assert err.count("\n") == 1
     assert (tmp_path / "dist" / "prebuilt-1.0-py3-none-any.whl").is_file()  # the build stands
+    # With --json the document still reports the build, and says why the upload stopped.
+    status = main(["build", str(meta.parent.parent), "--platform", "pyodide-2025.0",
+                   "-o", str(tmp_path / "dist"), "--source-cache", str(tmp_path / "cache"),
+                   "--upload", closed, "--json"])  # fmt: skip
+    captured = capsys.readouterr()
+    document = json.loads(captured.out)
+    assert status == 1
+    assert [p["status"] for p in document["packages"]] == ["cached"]
+    assert document["uploads"] == []
+    assert document["upload_error"].startswith("cannot upload prebuilt-1.0-py3-none-any.whl: ")
+    assert captured.err == f"omniwheel: error: {document['upload_error']}\n"
 
 
 @pytest.mark.toolchain

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,14 @@ from omniwheel.build import BuildReport, PyodideRuntime, build_recipes
 from omniwheel.build.skeleton import write_skeletons
 from omniwheel.cli.options import add_json
 from omniwheel.cli.output import console, emit_json, errors, table
-from omniwheel.index.uploader import TOKEN_ENV, Uploaded, Uploader, upload_token
+from omniwheel.index.uploader import (
+    TOKEN_ENV,
+    Uploaded,
+    Uploader,
+    UploadFailedError,
+    check_upload_url,
+    upload_token,
+)
 from omniwheel.platforms import parse_platform
 
 BUILD_EPILOG = """\
@@ -109,16 +117,23 @@ def run_build(args: argparse.Namespace) -> int:
         "packages": args.packages, "output": args.output, "jobs": args.jobs,
         "build_python": args.build_python, "source_cache": args.source_cache, "runtime": runtime,
     }  # fmt: skip
-    # Made first, so a malformed --upload URL is refused before anything is built.
-    uploader = Uploader(args.upload, upload_token(args.token)) if args.upload else None
+    if args.upload:
+        check_upload_url(args.upload)  # before anything is built
     if args.json:
         report = build_recipes(args.recipes, platform, **options)
         document = report.to_json()
-        if uploader is not None:
-            with uploader:
-                document["uploads"] = [item.to_json() for item in _upload(report, uploader)]
+        refused = None
+        if args.upload:
+            document["uploads"] = []
+            try:
+                for item in _upload(report, args):
+                    document["uploads"].append(item.to_json())
+            except UploadFailedError as error:  # the document still reports the build
+                refused = document["upload_error"] = str(error)
         emit_json(document)
-        return 0 if report.ok else 1
+        if refused is not None:
+            errors.print(f"omniwheel: error: {refused}", markup=False)
+        return 0 if report.ok and refused is None else 1
     progress = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), console=console, transient=True,
@@ -135,18 +150,20 @@ def run_build(args: argparse.Namespace) -> int:
 
         report = build_recipes(args.recipes, platform, on_event=on_event, **options)
     _print_report(report)
-    if uploader is not None:
-        with uploader:
-            for item in _upload(report, uploader):
-                verb = "already there" if item.existed else "uploaded"
-                console.print(f"  {item.wheel.name}: {verb} → {item.url}", markup=False)
+    if args.upload:
+        for item in _upload(report, args):
+            verb = "already there" if item.existed else "uploaded"
+            console.print(f"  {item.wheel.name}: {verb} → {item.url}", markup=False)
     return 0 if report.ok else 1
 
 
-def _upload(report: BuildReport, uploader: Uploader) -> list[Uploaded]:
-    """Upload the wheel of every recipe built or unchanged; the first refusal stops it."""
-    wheels = [o.wheel for o in report.outcomes if o.wheel is not None and o.status != "failed"]
-    return [uploader.upload(wheel) for wheel in wheels]
+def _upload(report: BuildReport, args: argparse.Namespace) -> Iterator[Uploaded]:
+    """Upload the wheel of every recipe built or unchanged, in build order, saying each as
+    it goes; the first refusal (``UploadFailedError``) stops it."""
+    with Uploader(args.upload, upload_token(args.token)) as uploader:
+        for outcome in report.outcomes:
+            if outcome.wheel is not None and outcome.status != "failed":
+                yield uploader.upload(outcome.wheel)
 
 
 def _print_report(report: BuildReport) -> None:

@@ -63,14 +63,17 @@ def upload_token(token: str | None) -> str | None:
     return token or os.environ.get(TOKEN_ENV) or None
 
 
+def check_upload_url(url: str) -> None:
+    """Refuse a URL no upload could go to (before anything is built for it)."""
+    if httpx.URL(url).scheme not in ("http", "https") or not httpx.URL(url).host:
+        raise UsageError(f"--upload {url}: not an http(s) URL (e.g. http://127.0.0.1:8080/legacy/)")
+
+
 class Uploader:
     """One connection to an index's upload URL; use as a context manager."""
 
     def __init__(self, url: str, token: str | None, *, timeout: float = 300.0) -> None:
-        if httpx.URL(url).scheme not in ("http", "https"):
-            raise UsageError(
-                f"--upload {url}: not an http(s) URL (e.g. http://127.0.0.1:8080/legacy/)"
-            )
+        check_upload_url(url)
         self.url = url
         self._client = httpx.Client(
             timeout=timeout,
