@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -25,16 +24,9 @@ from omniwheel.files import default_cache_dir, file_sha256
 from omniwheel.platforms import parse_platform
 from omniwheel.wheel import Wheel
 from pyodide_runtime import run_pyodide
-from test_build_emscripten import MARKUPSAFE_SDIST, _sdist_url
+from test_build_emscripten import MARKUPSAFE_SDIST, _pyproject, _sdist_url, _write
 
 PLATFORM = parse_platform("pyodide-2025.0")
-
-
-def _write(root: Path, files: dict[str, str]) -> None:
-    for relative, text in files.items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text))
 
 
 def _recipe(tmp_path: Path, text: str) -> Path:
@@ -195,14 +187,7 @@ def test_cross_build_env_gives_the_host_package_and_the_target_files(tmp_path: P
             source: {path: src}
             requirements: {host: [markupsafe], run: [markupsafe]}
             """,
-        "consumer/src/pyproject.toml": """\
-            [build-system]
-            requires = ["setuptools>=70"]
-            build-backend = "setuptools.build_meta"
-            [project]
-            name = "consumer"
-            version = "1.0"
-            """,
+        "consumer/src/pyproject.toml": _pyproject("consumer", "1.0"),
         # Runs on the host, in the build environment: the host's MarkupSafe must import
         # (its native C module), and the header must be the one the target wheel shipped.
         "consumer/src/setup.py": """\

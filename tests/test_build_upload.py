@@ -181,24 +181,30 @@ def test_cli_refuses_a_bad_upload_url_before_building(
     )
 
 
+def _prebuilt_recipe(tmp_path: Path, wheel: Path) -> Path:
+    """A recipe tree whose one recipe is a prebuilt wheel: it builds at once."""
+    name = wheel.name.split("-")[0]
+    meta = tmp_path / "recipes" / name / "meta.yaml"
+    meta.parent.mkdir(parents=True)
+    meta.write_text(
+        f"package: {{name: {name}, version: '1.0'}}\n"
+        f"source: {{url: '{wheel.as_uri()}', sha256: {file_sha256(wheel)}}}\n"
+    )
+    return meta.parent.parent
+
+
 @pytest.mark.toolchain
 def test_cli_upload_failure_is_one_line_and_exit_1(
     tmp_path: Path, make_wheel: MakeWheel, capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    """A recipe of a prebuilt wheel builds at once; the upload to a closed port fails."""
+    """The upload to a closed port fails; the build stands."""
     if find_build_python(parse_platform("pyodide-2025.0").python) is None:
         pytest.skip("needs a host CPython 3.13 (on PATH or pyenv)")
-    wheel = make_wheel("prebuilt-1.0-py3-none-any.whl")
-    meta = tmp_path / "recipes" / "prebuilt" / "meta.yaml"
-    meta.parent.mkdir(parents=True)
-    meta.write_text(
-        f"package: {{name: prebuilt, version: '1.0'}}\n"
-        f"source: {{url: '{wheel.as_uri()}', sha256: {file_sha256(wheel)}}}\n"
-    )
+    recipes = _prebuilt_recipe(tmp_path, make_wheel("prebuilt-1.0-py3-none-any.whl"))
     monkeypatch.setenv(TOKEN_ENV, "owt_0_x")
     closed = f"http://127.0.0.1:{free_port()}/legacy/"
-    status = main(["build", str(meta.parent.parent), "--platform", "pyodide-2025.0",
+    status = main(["build", str(recipes), "--platform", "pyodide-2025.0",
                    "-o", str(tmp_path / "dist"), "--source-cache", str(tmp_path / "cache"),
                    "--upload", closed])  # fmt: skip
     err = capsys.readouterr().err
@@ -209,7 +215,7 @@ def test_cli_upload_failure_is_one_line_and_exit_1(
     assert err.count("\n") == 1
     assert (tmp_path / "dist" / "prebuilt-1.0-py3-none-any.whl").is_file()  # the build stands
     # With --json the document still reports the build, and says why the upload stopped.
-    status = main(["build", str(meta.parent.parent), "--platform", "pyodide-2025.0",
+    status = main(["build", str(recipes), "--platform", "pyodide-2025.0",
                    "-o", str(tmp_path / "dist"), "--source-cache", str(tmp_path / "cache"),
                    "--upload", closed, "--json"])  # fmt: skip
     captured = capsys.readouterr()
@@ -228,14 +234,8 @@ def test_cli_human_output_names_each_upload(
 ) -> None:  # fmt: skip
     if find_build_python(parse_platform("pyodide-2025.0").python) is None:
         pytest.skip("needs a host CPython 3.13 (on PATH or pyenv)")
-    wheel = make_wheel("shown-1.0-py3-none-any.whl")
-    meta = tmp_path / "recipes" / "shown" / "meta.yaml"
-    meta.parent.mkdir(parents=True)
-    meta.write_text(
-        f"package: {{name: shown, version: '1.0'}}\n"
-        f"source: {{url: '{wheel.as_uri()}', sha256: {file_sha256(wheel)}}}\n"
-    )
-    command = ["build", str(meta.parent.parent), "--platform", "pyodide-2025.0", "-o",
+    recipes = _prebuilt_recipe(tmp_path, make_wheel("shown-1.0-py3-none-any.whl"))
+    command = ["build", str(recipes), "--platform", "pyodide-2025.0", "-o",
                str(tmp_path / "dist"), "--source-cache", str(tmp_path / "cache"),
                "--upload", f"{server.url}/legacy/", "--token", tokens["admin"]]  # fmt: skip
     assert main(command) == 0

@@ -16,7 +16,6 @@ import json
 import re
 import shutil
 import subprocess
-import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,6 +34,7 @@ from omniwheel.rewrite.wasm_edit import WasmChanges, WasmEditError, edit_wasm
 from omniwheel.wheel import Wheel
 from omniwheel.wheel.writer import WheelChanges, rewrite_wheel
 from pyodide_runtime import pyodide_dist, run_pyodide
+from test_build_emscripten import _pyproject, _write
 from toolrun import run
 
 pytestmark = pytest.mark.toolchain
@@ -195,14 +195,7 @@ RECIPES = {
         source: {path: src}
         requirements: {host: [libshout]}
         """,
-    "shouter/src/pyproject.toml": """\
-        [build-system]
-        requires = ["setuptools>=70"]
-        build-backend = "setuptools.build_meta"
-        [project]
-        name = "shouter"
-        version = "1.0"
-        """,
+    "shouter/src/pyproject.toml": _pyproject("shouter", "1.0"),
     "shouter/src/setup.py": """\
         import os
         from setuptools import Extension, setup
@@ -233,9 +226,7 @@ def test_vendored_side_module_loads_in_pyodide(tmp_path: Path, abi: str) -> None
     if find_build_python(platform.python) is None:
         pytest.skip(f"needs a host CPython {platform.python.dotted} (on PATH or pyenv)")
     recipes = tmp_path / "recipes"
-    for relative, text in RECIPES.items():
-        (recipes / relative).parent.mkdir(parents=True, exist_ok=True)
-        (recipes / relative).write_text(textwrap.dedent(text))
+    _write(recipes, RECIPES)
     output = tmp_path / "dist"
     report = build_recipes(recipes, platform, output=output)
     outcomes = {o.recipe.name: o for o in report.outcomes}
