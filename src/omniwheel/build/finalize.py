@@ -3,8 +3,9 @@
 Each stage is a build step of its own, so a failure names it:
 
 * ``repair``: ``omniwheel.rewrite.repair`` vendors the libraries the binaries
-  need and the target lacks (ELF, Mach-O), or for report-only families
-  (Emscripten side modules, Windows DLLs) says which are found and which are
+  need and the target lacks (ELF, Mach-O, Emscripten side modules: a
+  ``shared_library`` recipe's library lands in ``<dist>.libs/``), or for
+  report-only families (Windows DLLs) says which are found and which are
   missing. Libraries are looked for where the recipe linked: its host prefix's
   ``lib/``, which holds what its host-requirement recipes installed. A library
   the wheel will not ship (found nowhere, or found but in a report-only family)
@@ -26,7 +27,7 @@ from pathlib import Path
 from omniwheel.audit import Severity, WheelReport, check_wheel
 from omniwheel.build.pep517 import BuildStepError, run_step
 from omniwheel.platforms import Platform
-from omniwheel.rewrite.repair import RepairReport, repair_wheel
+from omniwheel.rewrite.repair import RepairError, RepairReport, repair_wheel
 from omniwheel.rewrite.retag import RetagOptions, retag_wheel
 
 
@@ -64,13 +65,18 @@ def repair_built_wheel(
     """The wheel with its external libraries vendored (where the family allows it).
 
     ``reading`` is the wheel's check report. A library the binaries need and the
-    wheel will not ship fails the step: nowhere to be found, or (Emscripten side
-    modules, Windows DLLs) found but not vendored since repair only reports there;
-    nothing else would stop such a wheel before it fails to load.
+    wheel will not ship fails the step: nowhere to be found, or (Windows DLLs)
+    found but not vendored since repair only reports there; nothing else would
+    stop such a wheel before it fails to load.
     """
-    report = repair_wheel(
-        wheel, work / "repaired", platform=platform, lib_path=lib_path, reading=reading
-    )
+    try:
+        report = repair_wheel(
+            wheel, work / "repaired", platform=platform, lib_path=lib_path, reading=reading
+        )
+    except RepairError as error:  # said below in a build's terms, not repair's options
+        if error.report is None:
+            raise
+        report = error.report
     if report.needs_libraries:
         family = platform.family.title
         needs = "; ".join(
@@ -85,8 +91,8 @@ def repair_built_wheel(
         )
         raise BuildStepError(
             "repair",
-            f"{wheel.name}: {needs}: link it statically (a static_library recipe in "
-            "requirements/host)",
+            f"{wheel.name}: {needs}: build it with a static_library recipe (linked in) or, "
+            "where repair vendors libraries, a shared_library recipe, named in requirements/host",
         )
     return report
 

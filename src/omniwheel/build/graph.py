@@ -176,12 +176,6 @@ def preflight(
     missing = toolchain.missing(platform, python)
     for recipe in recipes:
         missing += missing_executables(recipe.requirements.executable)
-        if recipe.build.post:
-            missing.append(Missing(f"{recipe.name}: build/post", "not supported yet; remove it"))
-        if recipe.build.cross_build_env or recipe.build.cross_build_files:
-            missing.append(
-                Missing(f"{recipe.name}: build/cross-build-env", "not supported yet; remove it")
-            )
     unique: dict[str, Missing] = {str(item): item for item in missing}
     return list(unique.values())
 

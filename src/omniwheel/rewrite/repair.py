@@ -9,8 +9,11 @@ One procedure serves every family; what differs sits behind ``_Vendoring``:
 * Mach-O (macOS, iOS): copies go to ``<package>/.dylibs/`` as delocate puts them,
   load commands say ``@loader_path/<relative>``, each copy's id is ``@rpath/<name>``,
   and every slice that was signed gets a fresh ad-hoc signature.
-* PE (Windows) and WebAssembly (Emscripten): reported only: what would be vendored
-  and which libraries are missing. Nothing is written.
+* WebAssembly (Emscripten side modules): copies go to ``<dist>.libs/`` too, the
+  ``dylink.0`` needed entries name the copy and its ``RUNTIME_PATH`` becomes
+  ``$ORIGIN/<relative>``, which is how Pyodide 0.29 finds it (see ``wasm_edit``).
+* PE (Windows): reported only: what would be vendored and which libraries are
+  missing. Nothing is written.
 
 Libraries the platform provides (the audit's allowlists) are never vendored, and
 the copies are named ``<stem>-<8 hex of sha256>.<rest>`` so two wheels vendoring
@@ -44,6 +47,7 @@ from omniwheel.platforms.linux import LinuxFamily
 from omniwheel.rewrite.elf_edit import ElfChanges, edit_elf
 from omniwheel.rewrite.libraries import LibraryFinder
 from omniwheel.rewrite.macho_edit import MachOChanges, edit_macho
+from omniwheel.rewrite.wasm_edit import WasmChanges, WasmEditError, edit_wasm
 from omniwheel.wheel import Wheel, WheelFilename
 from omniwheel.wheel.writer import WheelChanges, rewrite_wheel
 
@@ -51,7 +55,14 @@ __all__ = ["Library", "RepairError", "RepairReport", "Rewrite", "repair_wheel"]
 
 
 class RepairError(OmniwheelError):
-    """The wheel cannot be repaired (a library is missing, a binary cannot be edited)."""
+    """The wheel cannot be repaired (a library is missing, a binary cannot be edited).
+
+    ``report`` says what was found when the reason is missing libraries.
+    """
+
+    def __init__(self, message: str, report: RepairReport | None = None) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 @dataclass(frozen=True)
@@ -176,7 +187,8 @@ def _repair(
         names = ", ".join(library.name for library in report.needs_libraries)
         raise RepairError(
             f"{path.name}: cannot find {names} (needed by the wheel's binaries): "
-            "add the directory holding it with --lib-path, or --exclude it"
+            "add the directory holding it with --lib-path, or --exclude it",
+            report,
         )
     changes = _changes(wheel, plan, vendoring, filename, report)
     if not changes.files and changes.filename is None:
@@ -457,12 +469,7 @@ class _ElfVendoring(_Vendoring):
         self, member: str, data: bytes, binary: Binary, references: dict[str, str], is_copy: bool
     ) -> tuple[bytes, Rewrite]:
         names = {name: posixpath.basename(path) for name, path in references.items()}
-        directory = posixpath.dirname(member)
-        origin = {
-            "$ORIGIN" + ("" if rel == "." else f"/{rel}")
-            for rel in (posixpath.relpath(posixpath.dirname(p), directory or ".")
-                        for p in references.values())
-        }  # fmt: skip
+        origin = _origin_paths(member, references)
         elf = cast(ElfFile, binary)
         kept = [entry for entry in elf.runpath or elf.rpath if entry.startswith("$ORIGIN")]
         # Copies also lose their absolute (build machine) search paths.
@@ -471,6 +478,29 @@ class _ElfVendoring(_Vendoring):
         edited = edit_elf(data, ElfChanges(needed=names, soname=soname, runpath=runpath))
         search = ":".join(runpath) if runpath else None
         return edited, Rewrite(member, names, search, soname, False)
+
+
+def _origin_paths(member: str, references: dict[str, str]) -> set[str]:
+    """``$ORIGIN/<dir>`` for each directory of ``references``' members, relative to ``member``."""
+    directory = posixpath.dirname(member) or "."
+    relative = (posixpath.relpath(posixpath.dirname(p), directory) for p in references.values())
+    return {"$ORIGIN" + ("" if rel == "." else f"/{rel}") for rel in relative}
+
+
+class _WasmVendoring(_ElfVendoring):
+    """Copies go to ``<dist>.libs/`` as for ELF; side modules have no soname to set."""
+
+    def rewrite(
+        self, member: str, data: bytes, binary: Binary, references: dict[str, str], is_copy: bool
+    ) -> tuple[bytes, Rewrite]:
+        names = {name: posixpath.basename(path) for name, path in references.items()}
+        runtime_path = sorted(_origin_paths(member, references)) if references else None
+        try:
+            edited = edit_wasm(data, WasmChanges(needed=names, runtime_path=runtime_path))
+        except WasmEditError as error:
+            raise RepairError(f"{member}: {error}") from error
+        search = ":".join(runtime_path) if runtime_path else None
+        return edited, Rewrite(member, names, search, None, False)
 
 
 class _MachOVendoring(_Vendoring):
@@ -494,5 +524,7 @@ class _MachOVendoring(_Vendoring):
         return edited, Rewrite(member, names, None, identity, signed)
 
 
-# Binary formats whose references repair rewrites; the others (PE, WebAssembly) are reported.
-_VENDORING: dict[str, _Vendoring] = {"elf": _ElfVendoring(), "macho": _MachOVendoring()}
+# Binary formats whose references repair rewrites; the others (PE) are reported.
+_VENDORING: dict[str, _Vendoring] = {
+    "elf": _ElfVendoring(), "macho": _MachOVendoring(), "wasm": _WasmVendoring(),
+}  # fmt: skip
