@@ -24,13 +24,13 @@ from omniwheel.files import default_cache_dir, file_sha256
 from omniwheel.platforms import parse_platform
 from omniwheel.wheel import Wheel
 from pyodide_runtime import run_pyodide
-from test_build_emscripten import MARKUPSAFE_SDIST, _pyproject, _sdist_url, _write
+from recipetrees import MARKUPSAFE_SDIST, pyproject, sdist_url, write_tree
 
 PLATFORM = parse_platform("pyodide-2025.0")
 
 
 def _recipe(tmp_path: Path, text: str) -> Path:
-    _write(tmp_path, {"pkg/meta.yaml": text})
+    write_tree(tmp_path, {"pkg/meta.yaml": text})
     return tmp_path / "pkg" / "meta.yaml"
 
 
@@ -120,7 +120,7 @@ def test_post_changes_the_wheel_and_record_stays_valid(
         "posted/__init__.py": b"VALUE = 1\n", "posted/drop.txt": b"remove me\n",
     })  # fmt: skip
     recipes = tmp_path / "recipes"
-    _write(recipes, {"posted/meta.yaml": f"""\
+    write_tree(recipes, {"posted/meta.yaml": f"""\
         package: {{name: posted, version: "1.0"}}
         source: {{url: "{wheel.as_uri()}", sha256: {file_sha256(wheel)}}}
         build:
@@ -153,7 +153,7 @@ def test_failing_post_names_its_step(tmp_path: Path, make_wheel: MakeWheel) -> N
     _need_toolchain()
     wheel = make_wheel("failpost-1.0-py3-none-any.whl")
     recipes = tmp_path / "recipes"
-    _write(recipes, {"failpost/meta.yaml": f"""\
+    write_tree(recipes, {"failpost/meta.yaml": f"""\
         package: {{name: failpost, version: "1.0"}}
         source: {{url: "{wheel.as_uri()}", sha256: {file_sha256(wheel)}}}
         build: {{post: "exit 3"}}
@@ -169,9 +169,9 @@ def test_failing_post_names_its_step(tmp_path: Path, make_wheel: MakeWheel) -> N
 @pytest.mark.network
 def test_cross_build_env_gives_the_host_package_and_the_target_files(tmp_path: Path) -> None:
     _need_toolchain()
-    url = _sdist_url(default_cache_dir() / "test-sdists")
+    url = sdist_url(default_cache_dir() / "test-sdists")
     recipes = tmp_path / "recipes"
-    _write(recipes, {
+    write_tree(recipes, {
         "markupsafe/meta.yaml": f"""\
             package: {{name: markupsafe, version: 3.0.3}}
             source: {{url: {url}, sha256: {MARKUPSAFE_SDIST[2]}}}
@@ -187,7 +187,7 @@ def test_cross_build_env_gives_the_host_package_and_the_target_files(tmp_path: P
             source: {path: src}
             requirements: {host: [markupsafe], run: [markupsafe]}
             """,
-        "consumer/src/pyproject.toml": _pyproject("consumer", "1.0"),
+        "consumer/src/pyproject.toml": pyproject("consumer", "1.0"),
         # Runs on the host, in the build environment: the host's MarkupSafe must import
         # (its native C module), and the header must be the one the target wheel shipped.
         "consumer/src/setup.py": """\

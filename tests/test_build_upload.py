@@ -29,7 +29,7 @@ from omniwheel.files import default_cache_dir, file_sha256
 from omniwheel.index.uploader import TOKEN_ENV, Uploader, UploadFailedError
 from omniwheel.platforms import parse_platform
 from pyodide_runtime import PYODIDE_FOR_ABI, run_pyodide
-from test_build_emscripten import MARKUPSAFE_SDIST, _sdist_url
+from recipetrees import MARKUPSAFE_SDIST, sdist_url
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +71,7 @@ def test_built_wheel_is_uploaded_installed_from_the_index_and_runs_in_pyodide(
     if find_build_python(platform.python) is None:
         pytest.skip(f"needs a host CPython {platform.python.dotted} (on PATH or pyenv)")
     recipes = tmp_path / "recipes"
-    _markupsafe_recipe(recipes, _sdist_url(default_cache_dir() / "test-sdists"))
+    _markupsafe_recipe(recipes, sdist_url(default_cache_dir() / "test-sdists"))
     upload = f"{server.url}/legacy/"
     command = ["build", str(recipes), "--platform", platform.wheel_tag, "-o",
                str(tmp_path / "dist"), "--upload", upload, "--token", tokens["admin"],
