@@ -170,6 +170,12 @@ class PeFile:
     def pyinit_exports(self) -> tuple[str, ...]:
         return tuple(name for name in self.exports if name.startswith("PyInit_"))
 
+    @property
+    def is_signed(self) -> bool:
+        """Whether a certificate table (an Authenticode signature) is attached."""
+        directories = self.data_directories
+        return len(directories) > DIR_SECURITY and directories[DIR_SECURITY].size > 0
+
     def to_json(self) -> dict[str, Any]:
         return {
             "format": self.format,

@@ -9,8 +9,13 @@ One procedure serves every family; what differs sits behind ``_Vendoring``:
 * Mach-O (macOS, iOS): copies go to ``<package>/.dylibs/`` as delocate puts them,
   load commands say ``@loader_path/<relative>``, each copy's id is ``@rpath/<name>``,
   and every slice that was signed gets a fresh ad-hoc signature.
-* PE (Windows) and WebAssembly (Emscripten): reported only: what would be vendored
-  and which libraries are missing. Nothing is written.
+* PE (Windows): copies go to ``<dist>.libs/`` as delvewheel puts them, import and
+  delay-import descriptors name the copy, and the package's ``__init__.py`` adds
+  that directory with ``os.add_dll_directory`` (``dll_directory``); a top-level
+  module's copies go beside it instead. A signed binary that is edited loses its
+  signature.
+* WebAssembly (Emscripten): reported only: what would be vendored and which
+  libraries are missing. Nothing is written.
 
 Libraries the platform provides (the audit's allowlists) are never vendored, and
 the copies are named ``<stem>-<8 hex of sha256>.<rest>`` so two wheels vendoring
@@ -37,13 +42,15 @@ from typing import Any, cast
 
 from omniwheel.audit.check import RULES, BinaryMember, WheelReport, check_open_wheel
 from omniwheel.audit.findings import Finding, Severity
-from omniwheel.binaries import Binary, BinaryParseError, ElfFile, MachOFile, parse_binary
+from omniwheel.binaries import Binary, BinaryParseError, ElfFile, MachOFile, PeFile, parse_binary
 from omniwheel.errors import OmniwheelError, UsageError
 from omniwheel.platforms import Platform, parse_platform
 from omniwheel.platforms.linux import LinuxFamily
+from omniwheel.rewrite.dll_directory import DllDirectoryPatch, init_files, patch_init, site_path
 from omniwheel.rewrite.elf_edit import ElfChanges, edit_elf
 from omniwheel.rewrite.libraries import LibraryFinder
 from omniwheel.rewrite.macho_edit import MachOChanges, edit_macho
+from omniwheel.rewrite.pe_edit import PeChanges, PeEditError, edit_pe
 from omniwheel.wheel import Wheel, WheelFilename
 from omniwheel.wheel.writer import WheelChanges, rewrite_wheel
 
@@ -78,9 +85,10 @@ class Rewrite:
 
     member: str
     references: dict[str, str]
-    search_path: str | None  # the new DT_RUNPATH (ELF); None for Mach-O
+    search_path: str | None  # the new DT_RUNPATH (ELF); None for Mach-O and PE
     identity: str | None  # the new DT_SONAME / LC_ID_DYLIB of a vendored copy
-    signed: bool  # an ad-hoc signature was regenerated
+    signed: bool  # an ad-hoc signature was regenerated (Mach-O)
+    signature_removed: bool = False  # an Authenticode signature the edit voided was dropped
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -98,6 +106,8 @@ class RepairReport:
     rewritten: list[Rewrite] = field(default_factory=list)
     excluded: list[Library] = field(default_factory=list)
     missing: list[Library] = field(default_factory=list)
+    #: ``__init__.py`` files patched (or created) so Windows finds the copies.
+    patched: list[DllDirectoryPatch] = field(default_factory=list)
     #: ``check``'s report on the wheel at ``output`` (the input where nothing was written),
     #: judged on ``platform_tags``: callers need not read the result again.
     check: WheelReport | None = None
@@ -118,6 +128,7 @@ class RepairReport:
             "rewritten": [rewrite.to_json() for rewrite in self.rewritten],
             "excluded": [library.to_json() for library in self.excluded],
             "missing": [library.to_json() for library in self.missing],
+            "patched": [patch.to_json() for patch in self.patched],
         }
 
 
@@ -360,7 +371,7 @@ def _changes(
     originals: dict[str, bytes] = {}  # a copy's member -> the library's bytes, read once
     for key, copy in plan.copies.items():
         data = key.read_bytes()
-        copy.member = f"{libs_dir}/{_unique_name(copy.name, data)}"
+        copy.member = posixpath.join(libs_dir, _unique_name(copy.name, data))
         originals[copy.member] = data
     report.vendored, report.excluded = plan.libraries(), plan.listed(plan.excluded)
     changes = WheelChanges(filename=None if filename == wheel.filename else filename)
@@ -376,6 +387,9 @@ def _changes(
         report.rewritten.append(rewrite)
         if is_copy:
             changes.modes[node.member] = 0o755
+    for patch, content in vendoring.loader_patches(wheel, libs_dir, needers):
+        changes.files[patch.member] = content
+        report.patched.append(patch)
     return changes
 
 
@@ -448,10 +462,22 @@ class _Vendoring(ABC):
     ) -> tuple[bytes, Rewrite]:
         """``data`` (``binary``, at ``member``) with each needed name naming its copy's member."""
 
+    def loader_patches(
+        self, wheel: Wheel, libs_dir: str, needers: list[str]
+    ) -> list[tuple[DllDirectoryPatch, bytes]]:
+        """Files to add or replace so the loader looks in ``libs_dir``; the references do
+        that by themselves where they carry a path (ELF, Mach-O)."""
+        return []
+
+
+def _dist_libs(wheel: Wheel) -> str:
+    """``<dist>.libs``: where auditwheel and delvewheel put the copies."""
+    return f"{wheel.filename.name.replace('-', '_')}.libs"
+
 
 class _ElfVendoring(_Vendoring):
     def libs_dir(self, wheel: Wheel, needers: list[str]) -> str:
-        return f"{wheel.filename.name.replace('-', '_')}.libs"
+        return _dist_libs(wheel)
 
     def rewrite(
         self, member: str, data: bytes, binary: Binary, references: dict[str, str], is_copy: bool
@@ -494,5 +520,48 @@ class _MachOVendoring(_Vendoring):
         return edited, Rewrite(member, names, None, identity, signed)
 
 
-# Binary formats whose references repair rewrites; the others (PE, WebAssembly) are reported.
-_VENDORING: dict[str, _Vendoring] = {"elf": _ElfVendoring(), "macho": _MachOVendoring()}
+class _PeVendoring(_Vendoring):
+    def libs_dir(self, wheel: Wheel, needers: list[str]) -> str:
+        """``<dist>.libs``, or the top level when a top-level module (no package to patch)
+        needs a copy."""
+        installed = [site_path(member, wheel.data_dir) for member in needers]
+        if None in installed:
+            outside = needers[installed.index(None)]
+            raise RepairError(
+                f"{wheel.name}: {outside} is installed outside site-packages, where nothing "
+                "can add the vendored DLLs' directory for it"
+            )
+        return "" if any("/" not in path for path in map(str, installed)) else _dist_libs(wheel)
+
+    def rewrite(
+        self, member: str, data: bytes, binary: Binary, references: dict[str, str], is_copy: bool
+    ) -> tuple[bytes, Rewrite]:
+        names = {name: posixpath.basename(path) for name, path in references.items()}
+        try:
+            edited = edit_pe(data, PeChanges(dlls=names))
+        except PeEditError as error:
+            raise RepairError(f"{member}: cannot rename the DLLs it imports: {error}") from error
+        unsigned = edited != data and cast(PeFile, binary).is_signed
+        return edited, Rewrite(member, names, None, None, False, unsigned)
+
+    def loader_patches(
+        self, wheel: Wheel, libs_dir: str, needers: list[str]
+    ) -> list[tuple[DllDirectoryPatch, bytes]]:
+        """Each package's ``__init__.py`` adds ``libs_dir`` (created where there is none)."""
+        members = [member.name for member in wheel.members()]
+        patches = []
+        for init, exists in init_files(needers, members, wheel.data_dir).items():
+            package = posixpath.dirname(str(site_path(init, wheel.data_dir)))
+            source = wheel.read_bytes(init) if exists else None
+            patched = patch_init(source, package, libs_dir, init)
+            if patched != source:
+                patches.append((DllDirectoryPatch(init, libs_dir, not exists), patched))
+        return patches
+
+
+# Binary formats whose references repair rewrites; the other (WebAssembly) is reported.
+_VENDORING: dict[str, _Vendoring] = {
+    "elf": _ElfVendoring(),
+    "macho": _MachOVendoring(),
+    "pe": _PeVendoring(),
+}
