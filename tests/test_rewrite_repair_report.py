@@ -1,7 +1,8 @@
-"""Report-only repair: Windows (PE, built with MinGW-w64) and Emscripten (side modules, emcc).
+"""Report-only repair: Emscripten (side modules, built with emcc).
 
-Nothing is written for these families; the report names what would be vendored
-(found in ``--lib-path``) and what is missing, system DLLs never among them.
+Nothing is written for this family; the report names what would be vendored
+(found in ``--lib-path``) and what is missing. Windows repair vendors for real:
+``test_rewrite_repair_pe``.
 """
 
 from __future__ import annotations
@@ -22,14 +23,6 @@ from toolrun import run
 
 pytestmark = pytest.mark.toolchain
 
-FOO_C = "__declspec(dllexport) int foo_value(void) { return 42; }\n"
-EXT_C = """
-#include <windows.h>
-extern int foo_value(void);
-__declspec(dllexport) void *PyInit__ext(void) {
-    return (void *)(long long)(foo_value() + GetTickCount());
-}
-"""
 BAR_WASM_C = "int bar_value(int x) { return x * 7; }\n"
 FOO_WASM_C = """
 extern int bar_value(int);
@@ -45,47 +38,6 @@ def _wheel(make_wheel: Callable[..., Path], tag: str, python: str, ext: bytes) -
         {f"demo/_ext{platform.family.extension_suffixes(platform)[0]}": ext},
         purelib=False,
     )
-
-
-@pytest.fixture(scope="session")
-def mingw(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if shutil.which("x86_64-w64-mingw32-gcc") is None:
-        pytest.skip("needs gcc-mingw-w64-x86-64")
-    out = tmp_path_factory.mktemp("pe-repair")
-    (out / "foo.c").write_text(FOO_C)
-    (out / "ext.c").write_text(EXT_C)
-    gcc = "x86_64-w64-mingw32-gcc"
-    run(gcc, "-O2", "-s", "-shared", "foo.c", "-o", "Foo.dll", "-Wl,--out-implib,libfoo.a", cwd=out)
-    run(gcc, "-O2", "-s", "-shared", "ext.c", "-o", "_ext.pyd", "-L.", "-lfoo", cwd=out)
-    return out
-
-
-def test_windows_reports_what_would_be_vendored(
-    mingw: Path, make_wheel: Callable[..., Path], tmp_path: Path
-) -> None:
-    source = _wheel(make_wheel, "win_amd64", "3.13", (mingw / "_ext.pyd").read_bytes())
-    report = repair_wheel(source, tmp_path / "out", lib_path=[mingw])
-    assert report.status == "report-only" and report.output is None
-    # The import says Foo.dll; the finder matches it case-insensitively, as Windows does.
-    assert [(lib.name, lib.source, lib.member) for lib in report.vendored] == [
-        ("Foo.dll", str(mingw / "Foo.dll"), None)
-    ]
-    assert report.missing == []
-    assert not (tmp_path / "out").exists()
-
-    elsewhere = repair_wheel(source, tmp_path / "out", lib_path=[tmp_path])
-    assert [lib.name for lib in elsewhere.missing] == ["Foo.dll"]  # KERNEL32, msvcrt: system
-
-
-def test_windows_cli_exit_status(
-    mingw: Path, make_wheel: Callable[..., Path], tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
-    source = _wheel(make_wheel, "win_amd64", "3.13", (mingw / "_ext.pyd").read_bytes())
-    assert main(["repair", str(source), "--lib-path", str(mingw), "--json"]) == 1
-    (entry,) = json.loads(capsys.readouterr().out)["wheels"]
-    assert entry["status"] == "report-only"
-    assert [item["library"] for item in entry["vendored"]] == ["Foo.dll"]
 
 
 @pytest.fixture(scope="session")
@@ -116,6 +68,20 @@ def test_emscripten_reports_missing_side_modules(
     assert [(lib.name, lib.source) for lib in found.vendored] == [
         ("libbar.so", str(side_modules / "libbar.so"))
     ]
+
+
+def test_report_only_cli_exit_status(
+    side_modules: Path, make_wheel: Callable[..., Path], tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    ext = (side_modules / "_ext.so").read_bytes()
+    source = _wheel(make_wheel, "pyemscripten_2025_0_wasm32", "3.13", ext)
+    arguments = ["repair", str(source), "--lib-path", str(side_modules), "--json"]
+    assert main([*arguments, "-w", str(tmp_path / "out")]) == 1  # found, yet still needed
+    (entry,) = json.loads(capsys.readouterr().out)["wheels"]
+    assert entry["status"] == "report-only" and entry["patched"] == []
+    assert [item["library"] for item in entry["vendored"]] == ["libbar.so"]
+    assert not (tmp_path / "out").exists()
 
 
 def test_build_fails_at_repair_on_a_side_module_it_cannot_vendor(

@@ -384,7 +384,8 @@ def _changes(
         changes.files[node.member], rewrite = vendoring.rewrite(
             node.member, data, node.binary, moved, is_copy
         )
-        report.rewritten.append(rewrite)
+        if rewrite.references or rewrite.identity or rewrite.search_path:
+            report.rewritten.append(rewrite)  # not a DLL copy the edit left as it was
         if is_copy:
             changes.modes[node.member] = 0o755
     for patch, content in vendoring.loader_patches(wheel, libs_dir, needers):
@@ -412,7 +413,9 @@ def _reading(original: WheelReport, path: Path) -> WheelReport:
 def _patched(
     binaries: list[BinaryMember], files: dict[str, bytes], output: Path
 ) -> list[BinaryMember]:
-    """``binaries`` with each edited one parsed from its new bytes, and the copies added."""
+    """``binaries`` with each edited one parsed from its new bytes, and the copies added;
+    the other files (patched ``__init__.py``) are no binaries."""
+    known = {item.member for item in binaries}
     parsed = {}
     for member, data in files.items():
         try:
@@ -421,7 +424,9 @@ def _patched(
             raise RepairError(
                 f"{output.name}: the edited {member} does not parse: {error}"
             ) from error
-        assert binary is not None  # an edit keeps the magic
+        if binary is None:
+            assert member not in known  # an edit keeps the magic
+            continue
         parsed[member] = BinaryMember(member, binary)
     return [parsed.pop(item.member, item) for item in binaries] + list(parsed.values())
 
@@ -547,10 +552,16 @@ class _PeVendoring(_Vendoring):
     def loader_patches(
         self, wheel: Wheel, libs_dir: str, needers: list[str]
     ) -> list[tuple[DllDirectoryPatch, bytes]]:
-        """Each package's ``__init__.py`` adds ``libs_dir`` (created where there is none)."""
+        """Each package's ``__init__.py`` adds ``libs_dir`` (created where there is none);
+        copies an earlier repair put there need none."""
         members = [member.name for member in wheel.members()]
+        modules = [
+            member
+            for member in needers
+            if posixpath.dirname(str(site_path(member, wheel.data_dir))) != libs_dir
+        ]
         patches = []
-        for init, exists in init_files(needers, members, wheel.data_dir).items():
+        for init, exists in init_files(modules, members, wheel.data_dir).items():
             package = posixpath.dirname(str(site_path(init, wheel.data_dir)))
             source = wheel.read_bytes(init) if exists else None
             patched = patch_init(source, package, libs_dir, init)
