@@ -3,10 +3,10 @@
 Each stage is a build step of its own, so a failure names it:
 
 * ``repair``: ``omniwheel.rewrite.repair`` vendors the libraries the binaries
-  need and the target lacks (ELF, Mach-O), or for report-only families
-  (Emscripten side modules, Windows DLLs) says which are found and which are
-  missing. Libraries are looked for where the recipe linked: its host prefix's
-  ``lib/``, which holds what its host-requirement recipes installed. A library
+  need and the target lacks (ELF, Mach-O, PE), or for the report-only family
+  (Emscripten side modules) says which are found and which are missing.
+  Libraries are looked for where the recipe linked: its host prefix's ``lib/``,
+  which holds what its host-requirement recipes installed. A library
   the wheel will not ship (found nowhere, or found but in a report-only family)
   fails the build: the wheel could not load.
 * ``check``: the same checks as ``omniwheel check`` judge the wheel against the
@@ -65,7 +65,7 @@ def repair_built_wheel(
 
     ``reading`` is the wheel's check report. A library the binaries need and the
     wheel will not ship fails the step: nowhere to be found, or (Emscripten side
-    modules, Windows DLLs) found but not vendored since repair only reports there;
+    modules) found but not vendored since repair only reports there;
     nothing else would stop such a wheel before it fails to load.
     """
     report = repair_wheel(

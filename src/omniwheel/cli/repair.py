@@ -16,9 +16,9 @@ EPILOG = """\
 examples:
   omniwheel repair dist/*.whl --lib-path build/lib        Linux: vendor, retag to manylinux
   omniwheel repair mac.whl --lib-path /opt/homebrew/lib    macOS: vendor into <pkg>/.dylibs
-  omniwheel repair win.whl --lib-path C:/deps --json       Windows: report what would be vendored
+  omniwheel repair win.whl --lib-path deps/bin --json      Windows: vendor into <dist>.libs
 exit status: 0 every wheel repaired (or had nothing to repair), 1 some wheel could not be
-repaired or (Windows, Emscripten) still needs libraries, 2 some input is no usable wheel.
+repaired or (Emscripten) still needs libraries, 2 some input is no usable wheel.
 """
 
 
