@@ -72,7 +72,8 @@ class PeChanges:
 
 
 def edit_pe(data: bytes, changes: PeChanges) -> bytes:
-    """A copy of the PE image ``data`` whose import descriptors name the new DLLs."""
+    """A copy of the PE image ``data`` whose import descriptors name the new DLLs (``data``
+    itself when nothing changes). Raises ``PeEditError`` for an image it cannot edit."""
     try:
         parsed, layout = read_pe(data)
     except PeError as error:
