@@ -469,8 +469,9 @@ def test_repair_json_check_and_a_second_repair(
 
 
 def test_namespace_and_data_layouts(
-    built: dict[str, Built], make_wheel: Callable[..., Path], tmp_path: Path
-) -> None:
+    built: dict[str, Built], make_wheel: Callable[..., Path], tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
     files = _arch(built, "x86_64")
     suffix = _suffix("x86_64")
     ext = files["_ext.pyd"].read_bytes()
@@ -491,6 +492,10 @@ def test_namespace_and_data_layouts(
         assert "ns/__init__.py" not in {m.name for m in wheel.members()}
         text = wheel.read_bytes("ns/sub/__init__.py").decode()
     assert "'..', '..', 'demo.libs'" in text
+    cli = ["repair", str(source), "--lib-path", str(files["deps"]), "-w", str(tmp_path / "cli")]
+    assert main(cli) == 0
+    printed = capsys.readouterr().out
+    assert "Patched to add the DLL directory" in printed and "bare/__init__.py" in printed
 
 
 def test_what_repair_refuses(

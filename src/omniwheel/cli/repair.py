@@ -119,6 +119,11 @@ def _print_report(report: RepairReport) -> None:
                 "\n".join(library.needed_by),
             )
         console.print(view)
+    if report.patched:
+        view = table("Patched to add the DLL directory", "file", "adds", "created")
+        for patch in report.patched:
+            view.add_row(patch.member, patch.dll_directory or ".", "yes" if patch.created else "no")
+        console.print(view)
     for title, libraries in (("Missing", report.missing), ("Left external", report.excluded)):
         if libraries:
             view = table(title, "library", "needed by")
