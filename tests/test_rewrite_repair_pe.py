@@ -27,7 +27,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from fuzzing import FUZZ_SETTINGS, INTERESTING_WORDS, mutate, mutations, positions_in
 from omniwheel.audit import check_wheel
 from omniwheel.binaries.pe import parse_pe, read_pe
 from omniwheel.cli.main import main
@@ -304,6 +307,22 @@ def test_images_the_editor_refuses(built: dict[str, Built]) -> None:
         edit_pe(bytes(image), PeChanges(dlls=RENAMES))
     with pytest.raises(PeEditError, match="not a PE image"):
         edit_pe(b"MZ" + bytes(100), PeChanges(dlls=RENAMES))
+
+
+@FUZZ_SETTINGS
+@given(data=st.data())
+def test_fuzz_mutated_images_raise_only_pe_edit_error(
+    built: dict[str, Built], data: st.DataObject
+) -> None:
+    original = _arch(built, "x86_64")[data.draw(st.sampled_from(list(VARIANTS)))].read_bytes()
+    # Most edits land in the headers, where every size and offset the edit follows lives.
+    positions = positions_in(range(0x400), range(len(original)))
+    edits = mutations(positions, words=(*INTERESTING_WORDS, 0x1000), byte_orders=("<I",))
+    try:
+        edited = edit_pe(mutate(data, original, edits), PeChanges(dlls=RENAMES))
+    except PeEditError:
+        return
+    parse_pe(edited)  # what it writes, it can read back
 
 
 # -- repair ------------------------------------------------------------------------------------

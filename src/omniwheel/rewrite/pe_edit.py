@@ -21,6 +21,7 @@ name the DLLs once more with their timestamps, are refused too.
 from __future__ import annotations
 
 import array
+import itertools
 import struct
 import sys
 from collections.abc import Mapping
@@ -97,6 +98,13 @@ def _refuse(parsed: PeFile, data: bytes, layout: PeLayout) -> None:
             "it is marked FORCE_INTEGRITY, so Windows loads it only with a valid signature, "
             "which editing voids"
         )
+    for section in parsed.sections:
+        if section.raw_size and section.raw_offset + section.raw_size > len(data):
+            raise PeEditError(f"section {section.name}'s bytes run past the end of the file")
+    by_address = sorted(parsed.sections, key=lambda section: section.virtual_address)
+    for low, high in itertools.pairwise(by_address):
+        if low.virtual_address + (low.virtual_size or low.raw_size) > high.virtual_address:
+            raise PeEditError(f"its sections {low.name} and {high.name} overlap in memory")
     if len(directories) > DIR_SECURITY and directories[DIR_SECURITY].size:
         certificate = directories[DIR_SECURITY]  # its "RVA" is a file offset
         data_end = max((s.raw_offset + s.raw_size for s in parsed.sections), default=0)
@@ -116,15 +124,24 @@ class _Edit:
         if self.file_alignment == 0 or self.section_alignment == 0:
             raise PeEditError("its optional header gives an alignment of 0")
         (self.size_of_headers,) = _U32.unpack_from(image, optional + _SIZE_OF_HEADERS)
+        table_end = layout.section_table + _SECTION_HEADER.size * len(parsed.sections)
+        first_raw = min((s.raw_offset for s in parsed.sections if s.raw_size), default=len(image))
+        if not table_end <= self.size_of_headers <= first_raw:
+            raise PeEditError(
+                f"its SizeOfHeaders 0x{self.size_of_headers:x} does not end between the "
+                f"section table (0x{table_end:x}) and the first section's bytes (0x{first_raw:x})"
+            )
+        if any(f.offset < self.size_of_headers for f in layout.name_fields):
+            raise PeEditError("its import descriptors lie in the headers, not in a section")
 
     def apply(self, new_names: list[str]) -> bytes:
         """The image with each name field (``layout.name_fields``) naming ``new_names``."""
         parsed, layout = self.parsed, self.layout
-        virtual_address = align(
-            max((s.virtual_address + max(s.virtual_size, s.raw_size) for s in parsed.sections),
-                default=self.size_of_headers),
-            self.section_alignment,
-        )  # fmt: skip
+        end = max(
+            (s.virtual_address + max(s.virtual_size, s.raw_size) for s in parsed.sections),
+            default=self.size_of_headers,
+        )
+        virtual_address = _u32(align(end, self.section_alignment), "the new section's address")
         blob = self._new_names(virtual_address, new_names)
         self._drop_certificate()
         # Two insertions: room for one more section header, then the new section's bytes.
@@ -190,11 +207,11 @@ class _Edit:
             )
             for index, (_, new) in enumerate(imports):
                 at = index * IMPORT_DESCRIPTOR.size + IMPORT_NAME_FIELD
-                _U32.pack_into(blob, at, address(new))
+                _U32.pack_into(blob, at, _u32(address(new), "the new section's address"))
         # Delay-load descriptors stay: the code that loads each DLL points at its own.
         for f, new in zip(fields, new_names, strict=True):
             if f.delayed and f.name != new:
-                _U32.pack_into(image, f.offset, address(new) + f.base)
+                _U32.pack_into(image, f.offset, _u32(address(new) + f.base, "a delay-load name"))
         return blob
 
     def _drop_certificate(self) -> None:
@@ -212,7 +229,8 @@ class _Edit:
         image, layout = self.image, self.layout
 
         def moved(offset: int) -> int:
-            return offset + sum(len(data) for at, data in inserts if at <= offset)
+            shifted = offset + sum(len(data) for at, data in inserts if at <= offset)
+            return _u32(shifted, f"the file offset 0x{offset:x}")
 
         for index, section in enumerate(self.parsed.sections):
             header = layout.section_table + index * _SECTION_HEADER.size
@@ -244,7 +262,8 @@ class _Edit:
             raise PeEditError(f"its debug directory at RVA 0x{debug.rva:x} is in no section")
         first = section.raw_offset + debug.rva - section.virtual_address
         count = debug.size // _DEBUG_ENTRY.size
-        if first + count * _DEBUG_ENTRY.size > section.raw_offset + section.raw_size:
+        end = min(section.raw_offset + section.raw_size, len(self.image))
+        if first + count * _DEBUG_ENTRY.size > end:
             raise PeEditError(f"its debug directory at RVA 0x{debug.rva:x} overruns its section")
         return [first + i * _DEBUG_ENTRY.size + 24 for i in range(count)]
 
@@ -252,12 +271,20 @@ class _Edit:
         """Section count, SizeOfImage, SizeOfHeaders and SizeOfInitializedData after the edit."""
         coff, optional = self.layout.coff, self.layout.optional
         _U16.pack_into(output, coff + _NUMBER_OF_SECTIONS, len(self.parsed.sections) + 1)
-        _U32.pack_into(output, optional + _SIZE_OF_IMAGE, align(image_end, self.section_alignment))
+        size_of_image = _u32(align(image_end, self.section_alignment), "SizeOfImage")
+        _U32.pack_into(output, optional + _SIZE_OF_IMAGE, size_of_image)
         _U32.pack_into(output, optional + _SIZE_OF_HEADERS, self.size_of_headers + grow)
         (initialized,) = _U32.unpack_from(output, optional + _SIZE_OF_INITIALIZED_DATA)
         _U32.pack_into(
             output, optional + _SIZE_OF_INITIALIZED_DATA, (initialized + raw_size) & 0xFFFFFFFF
         )
+
+
+def _u32(value: int, what: str) -> int:
+    """``value``, which must fit the 32-bit field it goes to."""
+    if value > 0xFFFFFFFF:
+        raise PeEditError(f"{what} would be 0x{value:x}, beyond the 32 bits PE gives it")
+    return value
 
 
 def _spliced(image: bytearray, inserts: list[tuple[int, bytes]]) -> bytearray:
