@@ -121,5 +121,6 @@ def test_which_init_files_are_patched() -> None:
         f"{data}/platlib/plat/__init__.py": True,
         f"{data}/purelib/other/__init__.py": False,
     }
-    assert site_path(f"{data}/scripts/tool.exe", data) is None
+    with pytest.raises(DllDirectoryError, match=r"tool\.exe is installed outside site-packages"):
+        site_path(f"{data}/scripts/tool.exe", data)
     assert site_path(f"{data}/platlib/plat/_d.pyd", data) == "plat/_d.pyd"

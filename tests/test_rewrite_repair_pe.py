@@ -35,7 +35,7 @@ from omniwheel.audit import check_wheel
 from omniwheel.binaries.pe import parse_pe, read_pe
 from omniwheel.cli.main import main
 from omniwheel.platforms import parse_platform
-from omniwheel.rewrite.dll_directory import START
+from omniwheel.rewrite.dll_directory import START, DllDirectoryError
 from omniwheel.rewrite.pe_edit import PeChanges, PeEditError, edit_pe, pe_checksum
 from omniwheel.rewrite.repair import RepairError, repair_wheel
 from omniwheel.wheel import Wheel
@@ -538,7 +538,7 @@ def test_what_repair_refuses(
         "demo/__init__.py": INIT,
         "demo-1.0.data/scripts/tool.exe": files["_ext.pyd"].read_bytes(),
     })  # fmt: skip
-    with pytest.raises(RepairError, match=r"tool\.exe is installed outside site-packages"):
+    with pytest.raises(DllDirectoryError, match=r"tool\.exe is installed outside site-packages"):
         repair_wheel(source, tmp_path / "out", lib_path=[files["deps"]])
     integrity = _wheel(make_wheel, "x86_64", {
         "demo/__init__.py": INIT,

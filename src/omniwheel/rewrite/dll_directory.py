@@ -26,13 +26,20 @@ import io
 import posixpath
 import re
 import tokenize
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
 from omniwheel.errors import OmniwheelError
 
-__all__ = ["DllDirectoryError", "DllDirectoryPatch", "init_files", "patch_init", "site_path"]
+__all__ = [
+    "DllDirectoryError",
+    "DllDirectoryPatch",
+    "dll_directory_patches",
+    "init_files",
+    "patch_init",
+    "site_path",
+]
 
 
 class DllDirectoryError(OmniwheelError):
@@ -71,12 +78,45 @@ class DllDirectoryPatch:
         return {"member": self.member, "dll_directory": self.dll_directory, "created": self.created}
 
 
-def site_path(member: str, data_dir: str) -> str | None:
+def _installed(member: str, data_dir: str) -> str | None:
     """Where ``member`` is installed, relative to site-packages; None outside it (scripts…)."""
     if not member.startswith(data_dir + "/"):
         return member
     scheme, _, rest = member.removeprefix(data_dir + "/").partition("/")
     return rest if scheme in _SITE_SCHEMES else None
+
+
+def site_path(member: str, data_dir: str) -> str:
+    """Where the binary ``member`` is installed, relative to site-packages; outside it (the
+    ``.data`` scripts, say) no ``__init__.py`` can add a DLL directory for it."""
+    installed = _installed(member, data_dir)
+    if installed is None:
+        raise DllDirectoryError(
+            f"{member} is installed outside site-packages, where nothing can add the "
+            "vendored DLLs' directory for it"
+        )
+    return installed
+
+
+def dll_directory_patches(
+    needers: list[str],
+    members: Collection[str],
+    data_dir: str,
+    libs_dir: str,
+    read: Callable[[str], bytes],
+) -> list[tuple[DllDirectoryPatch, bytes]]:
+    """The patched (or new) ``__init__.py`` files that make ``needers`` (binaries of the
+    wheel whose ``members`` are given, read with ``read``) find ``libs_dir``. Copies an
+    earlier repair put in ``libs_dir`` need none; a file already patched alike is left out."""
+    modules = [m for m in needers if posixpath.dirname(site_path(m, data_dir)) != libs_dir]
+    patches = []
+    for init, exists in init_files(modules, members, data_dir).items():
+        source = read(init) if exists else None
+        package = posixpath.dirname(site_path(init, data_dir))
+        patched = patch_init(source, package, libs_dir, init)
+        if patched != source:
+            patches.append((DllDirectoryPatch(init, libs_dir, not exists), patched))
+    return patches
 
 
 def init_files(needers: list[str], members: Collection[str], data_dir: str) -> dict[str, bool]:
@@ -85,11 +125,10 @@ def init_files(needers: list[str], members: Collection[str], data_dir: str) -> d
 
     A module at the top level needs none and gets none.
     """
-    by_site = {site_path(member, data_dir): member for member in members}
+    by_site = {_installed(member, data_dir): member for member in members}
     found: dict[str, bool] = {}
     for needer in needers:
         installed = site_path(needer, data_dir)
-        assert installed is not None  # the caller keeps needers inside site-packages
         prefix = needer.removesuffix(installed)
         parts = installed.split("/")[:-1]
         if not parts:

@@ -46,7 +46,7 @@ from omniwheel.binaries import Binary, BinaryParseError, ElfFile, MachOFile, PeF
 from omniwheel.errors import OmniwheelError, UsageError
 from omniwheel.platforms import Platform, parse_platform
 from omniwheel.platforms.linux import LinuxFamily
-from omniwheel.rewrite.dll_directory import DllDirectoryPatch, init_files, patch_init, site_path
+from omniwheel.rewrite.dll_directory import DllDirectoryPatch, dll_directory_patches, site_path
 from omniwheel.rewrite.elf_edit import ElfChanges, edit_elf
 from omniwheel.rewrite.libraries import LibraryFinder
 from omniwheel.rewrite.macho_edit import MachOChanges, edit_macho
@@ -529,14 +529,8 @@ class _PeVendoring(_Vendoring):
     def libs_dir(self, wheel: Wheel, needers: list[str]) -> str:
         """``<dist>.libs``, or the top level when a top-level module (no package to patch)
         needs a copy."""
-        installed = [site_path(member, wheel.data_dir) for member in needers]
-        if None in installed:
-            outside = needers[installed.index(None)]
-            raise RepairError(
-                f"{wheel.name}: {outside} is installed outside site-packages, where nothing "
-                "can add the vendored DLLs' directory for it"
-            )
-        return "" if any("/" not in path for path in map(str, installed)) else _dist_libs(wheel)
+        top_level = any("/" not in site_path(member, wheel.data_dir) for member in needers)
+        return "" if top_level else _dist_libs(wheel)
 
     def rewrite(
         self, member: str, data: bytes, binary: Binary, references: dict[str, str], is_copy: bool
@@ -552,22 +546,9 @@ class _PeVendoring(_Vendoring):
     def loader_patches(
         self, wheel: Wheel, libs_dir: str, needers: list[str]
     ) -> list[tuple[DllDirectoryPatch, bytes]]:
-        """Each package's ``__init__.py`` adds ``libs_dir`` (created where there is none);
-        copies an earlier repair put there need none."""
+        """Each package's ``__init__.py`` adds ``libs_dir`` (created where there is none)."""
         members = [member.name for member in wheel.members()]
-        modules = [
-            member
-            for member in needers
-            if posixpath.dirname(str(site_path(member, wheel.data_dir))) != libs_dir
-        ]
-        patches = []
-        for init, exists in init_files(modules, members, wheel.data_dir).items():
-            package = posixpath.dirname(str(site_path(init, wheel.data_dir)))
-            source = wheel.read_bytes(init) if exists else None
-            patched = patch_init(source, package, libs_dir, init)
-            if patched != source:
-                patches.append((DllDirectoryPatch(init, libs_dir, not exists), patched))
-        return patches
+        return dll_directory_patches(needers, members, wheel.data_dir, libs_dir, wheel.read_bytes)
 
 
 # Binary formats whose references repair rewrites; the other (WebAssembly) is reported.
