@@ -16,7 +16,6 @@ import json
 import shutil
 import subprocess
 import sys
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,17 +31,16 @@ from omniwheel.build import (
     build_recipes,
 )
 from omniwheel.build.pythons import find_build_python
-from omniwheel.build.toolchains.emcc_wrapper import drop_host_flags, side_module_flags
+from omniwheel.build.toolchains.cc_wrapper import drop_host_flags, side_module_flags
 from omniwheel.build.toolchains.emscripten import settings
 from omniwheel.cli.main import main
 from omniwheel.errors import UsageError
 from omniwheel.files import default_cache_dir, file_sha256
 from omniwheel.platforms import parse_platform
 from pyodide_runtime import pyodide_dist, run_pyodide
+from recipetrees import chain_recipes, extension_setup, pyproject, sdist_url, write_tree
 
 PLATFORM = parse_platform("pyodide-2025.0")
-MARKUPSAFE_SDIST = ("markupsafe==3.0.3", "markupsafe-3.0.3.tar.gz",
-                    "722695808f4b6457b320fdc131280796bdceb04ab50fe1795cd540799ebe1698")  # fmt: skip
 
 
 def test_wrapper_drops_host_flags_and_threads() -> None:
@@ -56,18 +54,12 @@ def test_wrapper_drops_host_flags_and_threads() -> None:
 
 
 def test_wrapper_exports() -> None:
-    assert side_module_flags(["spam", "eggs"], []) == [
+    assert side_module_flags(["spam", "eggs"], [], ["emnm"]) == [
         "-sSIDE_MODULE=2", "-sEXPORTED_FUNCTIONS=_spam,_eggs",
     ]  # fmt: skip
-    assert side_module_flags("requested", []) == ["-sSIDE_MODULE=1"]
+    assert side_module_flags("requested", [], ["emnm"]) == ["-sSIDE_MODULE=1"]
     # No object defines PyInit_*: a plain shared library keeps every symbol.
-    assert side_module_flags("pyinit", ["missing.o"]) == ["-sSIDE_MODULE=1"]
-
-
-def test_ios_and_android_are_refused_up_front(tmp_path: Path) -> None:
-    for platform in ("ios", "android-arm64"):
-        with pytest.raises(UsageError, match="not supported yet"):
-            build_recipes(tmp_path, parse_platform(platform, python="3.13"), output=tmp_path)
+    assert side_module_flags("pyinit", ["missing.o"], ["emnm"]) == ["-sSIDE_MODULE=1"]
 
 
 # --- the recipe tree, built once with the real toolchain --------------------------------------
@@ -82,124 +74,14 @@ def _need_toolchain() -> Path:
     return python.executable
 
 
-def _sdist_url(cache: Path) -> str:
-    """The index's URL of the pinned MarkupSafe sdist, as pip reports it (cached)."""
-    requirement, filename, digest = MARKUPSAFE_SDIST
-    record = cache / f"{filename}.json"
-    if record.is_file():
-        return str(json.loads(record.read_text())["url"])
-    report = cache / "report.json"
-    cache.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--no-deps",
-         "--no-binary", ":all:", "--quiet", "--report", str(report), requirement],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    info = json.loads(report.read_text())["install"][0]["download_info"]
-    assert info["url"].endswith("/" + filename)
-    assert info["archive_info"]["hashes"]["sha256"] == digest
-    record.write_text(json.dumps({"url": info["url"]}))
-    return str(info["url"])
-
-
-def _write(root: Path, files: dict[str, str]) -> None:
-    for relative, text in files.items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text))
-
-
-def _pyproject(name: str, version: str, *extra: str) -> str:
-    """A setuptools project's pyproject.toml (the recipes' sources all use setuptools)."""
-    lines = ["[build-system]", 'requires = ["setuptools>=70"]',
-             'build-backend = "setuptools.build_meta"', "[project]", f'name = "{name}"',
-             f'version = "{version}"', *extra]  # fmt: skip
-    return "\n".join(lines) + "\n"
-
-
-def _extension_setup(package: str, module: str, **link: list[str]) -> str:
-    """A setup.py building C extension ``package.module`` from ``package/module.c``."""
-    name, source = f"{package}.{module}", f"{package}/{module}.c"
-    options = "".join(f", {option}={value!r}" for option, value in link.items())
-    return (
-        "from setuptools import Extension, setup\n"
-        f"setup(packages=[{package!r}],\n"
-        f"      ext_modules=[Extension({name!r}, [{source!r}]{options})])\n"
-    )
-
-
-def make_tree(root: Path, sdist_url: str) -> Path:
+def make_tree(root: Path, url: str) -> Path:
     recipes = root / "recipes"
-    _write(recipes, {
-        "markupsafe/meta.yaml": f"""\
-            package:
-              name: markupsafe
-              version: 3.0.3
-              top-level: [markupsafe]
-            source:
-              url: {sdist_url}
-              sha256: {MARKUPSAFE_SDIST[2]}
-            test:
-              imports: [markupsafe, markupsafe._speedups]
-            about:
-              summary: Escape characters for HTML and XML.
-              license: BSD-3-Clause
-            """,
-        "markupsafe/omniwheel_test.py": """\
-            from markupsafe import _speedups, escape
-            escaped = _speedups._escape_inner("<a href='x'>&</a>")
-            assert escaped == "&lt;a href=&#39;x&#39;&gt;&amp;&lt;/a&gt;", escaped
-            assert str(escape("<b>")) == "&lt;b&gt;"
-            """,
-        "libgreet/meta.yaml": """\
-            package: {name: libgreet, version: "1.0"}
-            source: {path: src}
-            build:
-              type: static_library
-              script: |
-                $CC -c greet.c -o greet.o
-                $AR rcs libgreet.a greet.o
-                mkdir -p $WASM_LIBRARY_DIR/include $WASM_LIBRARY_DIR/lib
-                cp greet.h $WASM_LIBRARY_DIR/include/
-                cp libgreet.a $WASM_LIBRARY_DIR/lib/
-            """,
-        "libgreet/src/greet.h": "int greet_format(char *out, int size, const char *who);\n",
-        "libgreet/src/greet.c": """\
-            #include <stdio.h>
-            #include "greet.h"
-            int greet_format(char *out, int size, const char *who) {
-                return snprintf(out, size, "hello, %s, from libgreet (%d-bit long)", who,
-                                (int)(8 * sizeof(long)));
-            }
-            """,
-        "greeter/meta.yaml": """\
-            package: {name: greeter, version: "0.1"}
-            source: {path: src}
-            requirements: {host: [libgreet]}
-            test: {imports: [greeter._greet]}
-            """,
+    write_tree(recipes, {
+        **chain_recipes(url),
         "greeter/omniwheel_test.py": """\
             from greeter import _greet
             said = _greet.greet("wasm")
             assert said == "hello, wasm, from libgreet (32-bit long)", said
-            """,
-        "greeter/src/pyproject.toml": _pyproject("greeter", "0.1"),
-        "greeter/src/setup.py": _extension_setup("greeter", "_greet", libraries=["greet"]),
-        "greeter/src/greeter/__init__.py": "",
-        "greeter/src/greeter/_greet.c": """\
-            #define PY_SSIZE_T_CLEAN
-            #include <Python.h>
-            #include <greet.h>
-            static PyObject *greet(PyObject *self, PyObject *arg) {
-                char buffer[128];
-                const char *who = PyUnicode_AsUTF8(arg);
-                if (who == NULL) return NULL;
-                greet_format(buffer, sizeof buffer, who);
-                return PyUnicode_FromString(buffer);
-            }
-            static PyMethodDef methods[] = {{"greet", greet, METH_O, NULL}, {NULL, NULL, 0, NULL}};
-            static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_greet", NULL, -1, methods};
-            PyMODINIT_FUNC PyInit__greet(void) { return PyModule_Create(&module); }
             """,
         "purely/meta.yaml": """\
             package: {name: purely, version: "1.2"}
@@ -211,7 +93,7 @@ def make_tree(root: Path, sdist_url: str) -> Path:
             import purely
             assert purely.shout("<hi>") == "&lt;HI&gt;"
             """,
-        "purely/src/pyproject.toml": _pyproject("purely", "1.2", 'dependencies = ["markupsafe"]'),
+        "purely/src/pyproject.toml": pyproject("purely", "1.2", 'dependencies = ["markupsafe"]'),
         "purely/src/purely/__init__.py": """\
             from markupsafe import escape
             def shout(text):
@@ -221,7 +103,7 @@ def make_tree(root: Path, sdist_url: str) -> Path:
             package: {name: broken, version: "0.0.1"}
             source: {path: src}
             """,
-        "broken/src/pyproject.toml": _pyproject("broken", "0.0.1"),
+        "broken/src/pyproject.toml": pyproject("broken", "0.0.1"),
         "broken/src/setup.py": """\
             from setuptools import Extension, setup
             setup(ext_modules=[Extension("broken", ["broken.c"])])
@@ -240,8 +122,8 @@ def make_tree(root: Path, sdist_url: str) -> Path:
             test: {imports: [needsside._shout]}
             """,
         "needsside/src/shout.c": "int shout_level(void) { return 11; }\n",
-        "needsside/src/pyproject.toml": _pyproject("needsside", "1.0"),
-        "needsside/src/setup.py": _extension_setup(
+        "needsside/src/pyproject.toml": pyproject("needsside", "1.0"),
+        "needsside/src/setup.py": extension_setup(
             "needsside", "_shout", extra_objects=["libshout.so"]
         ),
         "needsside/src/needsside/__init__.py": "",
@@ -270,7 +152,7 @@ class Built:
 def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     _need_toolchain()
     root = tmp_path_factory.mktemp("build-tree")
-    recipes = make_tree(root, _sdist_url(default_cache_dir() / "test-sdists"))
+    recipes = make_tree(root, sdist_url(default_cache_dir() / "test-sdists"))
     runtime = PyodideRuntime(pyodide_dist("2025_0"))
     report = build_recipes(recipes, PLATFORM, output=root / "dist", jobs=2, runtime=runtime)
     yield Built(recipes, root / "dist", report)
@@ -414,7 +296,7 @@ def test_wheel_cached_untested_is_tested_once_a_runtime_can_run_its_script(
     _need_toolchain()
     wheel = make_wheel("scripted-1.0-py3-none-any.whl", {"scripted/__init__.py": b"ANSWER = 42\n"})
     recipes = tmp_path / "recipes"
-    _write(recipes, {
+    write_tree(recipes, {
         "scripted/meta.yaml": f"""\
             package: {{name: scripted, version: "1.0"}}
             source: {{url: "{wheel.as_uri()}", sha256: {file_sha256(wheel)}}}
@@ -436,7 +318,7 @@ def test_wheel_cached_untested_is_tested_once_a_runtime_can_run_its_script(
 
 @pytest.mark.toolchain
 def test_wasm32_pyconfig_table_matches_the_compiler(built: Built, tmp_path: Path) -> None:
-    include = built.output / ".omniwheel-build" / "targets" / PLATFORM.wheel_tag / "include"
+    include = built.output / ".omniwheel-build" / PLATFORM.wheel_tag / "target" / "include"
     include = include / f"python{PLATFORM.python.dotted}"
     rows = settings()["pyconfig"]
     program = "#include <Python.h>\n#include <stdint.h>\n#include <pthread.h>\n#include <wchar.h>\n"
@@ -489,7 +371,7 @@ def test_missing_toolchain_is_reported_up_front(
 ) -> None:
     recipes = tmp_path / "recipes"
     meta = "package: {name: x, version: '1'}\nsource: {path: src}\n"
-    _write(recipes, {"x/meta.yaml": meta + "requirements: {executable: [no-such-tool-here]}\n"})
+    write_tree(recipes, {"x/meta.yaml": meta + "requirements: {executable: [no-such-tool-here]}\n"})
     empty = tmp_path / "bin"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
@@ -505,7 +387,7 @@ def test_missing_toolchain_is_reported_up_front(
 
 def test_build_python_of_the_wrong_version_is_refused(tmp_path: Path) -> None:
     recipes = tmp_path / "recipes"
-    _write(recipes, {"x/meta.yaml": "package: {name: x, version: '1'}\nsource: {path: src}\n"})
+    write_tree(recipes, {"x/meta.yaml": "package: {name: x, version: '1'}\nsource: {path: src}\n"})
     # A target whose CPython is not the one running the tests (3.12 and 3.13 differ).
     platform = next(
         target

@@ -139,8 +139,12 @@ def test_twine_uploads_with_a_token_and_pip_installs_it(
     assert "403" in refused.stdout + refused.stderr
     uploaded = _twine(server, tokens["admin"], wheel)
     assert uploaded.returncode == 0, uploaded.stdout + uploaded.stderr
-    again = _twine(server, tokens["admin"], wheel)
-    assert again.returncode != 0 and "409" in again.stdout + again.stderr
+    again = _twine(server, tokens["admin"], wheel)  # the identical file: a safe retry
+    assert again.returncode == 0, again.stdout + again.stderr
+    changed = make_wheel(wheel.name, {"twinedemo/__init__.py": b"X = 42\n"})
+    conflict = _twine(server, tokens["admin"], changed)
+    assert conflict.returncode != 0 and "409" in conflict.stdout + conflict.stderr
+    assert "is already in the index with sha256" in conflict.stdout + conflict.stderr
     installed = _pip("install", "--index-url", server.simple, "--target", str(tmp_path / "t"),
                      "twinedemo")  # fmt: skip
     assert installed.returncode == 0, installed.stderr

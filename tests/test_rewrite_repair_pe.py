@@ -119,6 +119,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Built]:
             f"-Wl,--out-implib,{root / 'libbar.a'}", cwd=root)  # fmt: skip
         run(gcc, "-O2", "-s", "-shared", "foo.c", "-o", deps / "Foo.dll", "-L.", "-lbar",
             f"-Wl,--out-implib,{root / 'libfoo.a'}", cwd=root)  # fmt: skip
+        # Modules import "Foo.dll"; the finder matches names case-insensitively, as Windows.
+        (deps / "Foo.dll").rename(deps / "foo.dll")
         for name, extra in VARIANTS.items():
             (root / "filler.c").write_text("")
             run(gcc, "-O2", "-shared", "ext.c", *extra, "-o", out / name, "-L.", "-lfoo", cwd=root)
@@ -454,6 +456,7 @@ def test_repair_json_check_and_a_second_repair(
     (foo,) = entry["vendored"]
     assert foo["member"] == f"demo.libs/{Path(foo['member']).name}"
     assert re.fullmatch(r"Foo-[0-9a-f]{8}\.dll", Path(foo["member"]).name)
+    assert (foo["library"], Path(foo["source"]).name) == ("Foo.dll", "foo.dll")
     assert entry["patched"] == [
         {"member": "demo/__init__.py", "dll_directory": "demo.libs", "created": False}
     ]

@@ -1,8 +1,9 @@
 """WebAssembly reader: core modules, Emscripten side modules and their ``dylink.0`` metadata.
 
 Pyodide extension modules are side modules whose first section is ``dylink.0``;
-the audit needs that fact, the libraries it lists as needed, the imports a host
-must satisfy and the ``PyInit_*`` exports. Only the sections holding those are
+the audit needs that fact, the libraries it lists as needed (and the runtime
+path the loader searches for them), the imports a host must satisfy and the
+``PyInit_*`` exports. Only the sections holding those are
 decoded (type and code sections are skipped by size). Every LEB128 is bounded
 to its 5 or 10 bytes and every size and count is checked against the enclosing
 section, so corrupt input raises ``WasmError`` and nothing else.
@@ -67,6 +68,7 @@ _DYLINK_MEM_INFO = 1
 _DYLINK_NEEDED = 2
 _DYLINK_EXPORT_INFO = 3
 _DYLINK_IMPORT_INFO = 4
+_DYLINK_RUNTIME_PATH = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +145,8 @@ class DylinkInfo:
     needed: tuple[str, ...] = ()
     export_info: tuple[DylinkExportInfo, ...] = ()
     import_info: tuple[DylinkImportInfo, ...] = ()
+    #: Where the loader looks for ``needed`` (``$ORIGIN`` is the module's directory).
+    runtime_path: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -155,6 +159,7 @@ class DylinkInfo:
             "import_info": [
                 {"module": i.module, "field": i.field, "flags": i.flags} for i in self.import_info
             ],
+            "runtime_path": list(self.runtime_path),
         }
 
 
@@ -399,7 +404,7 @@ def _exports(r: _Reader) -> tuple[WasmExport, ...]:
     return tuple(exports)
 
 
-def _needed(r: _Reader) -> tuple[str, ...]:
+def _strings(r: _Reader) -> tuple[str, ...]:
     return tuple(r.name() for _ in range(r.count("needed library")))
 
 
@@ -409,27 +414,32 @@ def _dylink0(r: _Reader) -> DylinkInfo:
     needed: list[str] = []
     export_info: list[DylinkExportInfo] = []
     import_info: list[DylinkImportInfo] = []
+    runtime_path: tuple[str, ...] = ()
     while r.pos < r.end:
         kind = r.byte()
         sub = r.sub(r.uleb(), f"dylink.0 subsection {kind}")
         if kind == _DYLINK_MEM_INFO:
             mem_info = (sub.uleb(), sub.uleb(), sub.uleb(), sub.uleb())
         elif kind == _DYLINK_NEEDED:
-            needed.extend(_needed(sub))
+            needed.extend(_strings(sub))
         elif kind == _DYLINK_EXPORT_INFO:
             for _ in range(sub.count("export info")):
                 export_info.append(DylinkExportInfo(sub.name(), sub.uleb()))
         elif kind == _DYLINK_IMPORT_INFO:
             for _ in range(sub.count("import info")):
                 import_info.append(DylinkImportInfo(sub.name(), sub.name(), sub.uleb()))
+        elif kind == _DYLINK_RUNTIME_PATH:
+            runtime_path = _strings(sub)
         else:
             continue
         sub.expect_end(f"dylink.0 subsection {kind}")
-    return DylinkInfo(*mem_info, tuple(needed), tuple(export_info), tuple(import_info))
+    return DylinkInfo(
+        *mem_info, tuple(needed), tuple(export_info), tuple(import_info), runtime_path
+    )
 
 
 def _dylink_legacy(r: _Reader) -> DylinkInfo:
     """The layout older Emscripten releases wrote before ``dylink.0``: mem/table info, needed."""
-    info = DylinkInfo(r.uleb(), r.uleb(), r.uleb(), r.uleb(), _needed(r))
+    info = DylinkInfo(r.uleb(), r.uleb(), r.uleb(), r.uleb(), _strings(r))
     r.expect_end("dylink section")
     return info

@@ -19,7 +19,7 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from omniwheel.build.builder import Built, Layout, build_recipe
+from omniwheel.build.builder import STATE_DIR, Built, Layout, build_recipe
 from omniwheel.build.cache import BuildCache, recipe_key
 from omniwheel.build.pep517 import BuildStepError
 from omniwheel.build.pythons import BuildPython, find_build_python
@@ -176,12 +176,6 @@ def preflight(
     missing = toolchain.missing(platform, python)
     for recipe in recipes:
         missing += missing_executables(recipe.requirements.executable)
-        if recipe.build.post:
-            missing.append(Missing(f"{recipe.name}: build/post", "not supported yet; remove it"))
-        if recipe.build.cross_build_env or recipe.build.cross_build_files:
-            missing.append(
-                Missing(f"{recipe.name}: build/cross-build-env", "not supported yet; remove it")
-            )
     unique: dict[str, Missing] = {str(item): item for item in missing}
     return list(unique.values())
 
@@ -199,16 +193,23 @@ def build_recipes(
     build_python: Path | None = None,
     source_cache: Path | None = None,
     runtime: PyodideRuntime | None = None,
+    sdk: Path | None = None,
     on_event: Event | None = None,
 ) -> BuildReport:
     """Build the recipes in ``recipes_dir`` (or ``packages`` and what they need) for ``platform``.
 
-    ``on_event(name, status)`` is called as each recipe starts (``building``) and
+    ``sdk`` is the platform's SDK (an iOS SDK, an Android NDK) where it is not found by
+    itself. ``on_event(name, status)`` is called as each recipe starts (``building``) and
     ends (``built``, ``cached``, ``failed``, ``skipped``).
     """
     if jobs < 1:
         raise UsageError(f"-j {jobs}: the number of parallel jobs must be at least 1")
-    toolchain = toolchain_for(platform)
+    toolchain = toolchain_for(platform, sdk)
+    if runtime is not None and platform.family.name != "emscripten":
+        raise UsageError(
+            f"--pyodide: tests run in Pyodide, which cannot load {platform.wheel_tag} wheels; "
+            "drop --pyodide"
+        )
     loaded = load_recipes(recipes_dir)
     family = platform.family.name
     recipes = {name: recipe.for_family(family) for name, recipe in loaded.items()}
@@ -228,8 +229,8 @@ def build_recipes(
     assert python is not None  # preflight reported it otherwise
     output = output.resolve()
     output.mkdir(parents=True, exist_ok=True)
-    layout = Layout(output, source_cache or default_cache_dir())
-    target = toolchain.prepare(platform, python, layout.state / "targets" / platform.wheel_tag)
+    layout = Layout(output, source_cache or default_cache_dir(), platform.wheel_tag)
+    target = toolchain.prepare(platform, python, layout.target)
     scheduler = _Scheduler(graph, order, target, toolchain, layout, runtime, jobs, on_event)
     return BuildReport(platform, output, scheduler.run())
 
@@ -251,7 +252,7 @@ class _Scheduler:
         self.runtime = runtime
         self.jobs = jobs
         self.on_event = on_event or (lambda name, status: None)
-        self.cache = BuildCache(layout.state / "cache", layout.output)
+        self.cache = BuildCache(layout.cache, layout.output)
         self.outcomes = {name: Outcome(graph.recipes[name]) for name in order}
         self.keys: dict[str, str] = {}
         self.lock = threading.Lock()
@@ -336,7 +337,8 @@ class _Scheduler:
 
     def _finish(self, name: str, key: str, built: Built, outcome: Outcome) -> None:
         for previous in self.cache.previous_outputs(name):
-            if previous not in built.outputs and previous.suffix == ".whl":
+            stale = previous not in built.outputs and previous.suffix == ".whl"
+            if stale and not self._published_for_another_platform(name, previous):
                 previous.unlink(missing_ok=True)
         self.cache.store(name, key, built.outputs, built.tested)
         outcome.status = "built"
@@ -344,3 +346,15 @@ class _Scheduler:
         if built.report is not None:
             outcome.findings = [finding.to_json() for finding in built.report.findings]
         shutil.rmtree(self.layout.work(name), ignore_errors=True)
+
+    def _published_for_another_platform(self, name: str, wheel: Path) -> bool:
+        """Whether another platform's last build of ``name`` into this output made ``wheel``.
+
+        A pure wheel is one file for every platform: replacing it for one must not
+        delete it under the others.
+        """
+        for directory in (self.layout.output / STATE_DIR).glob("*/cache"):
+            other = BuildCache(directory, self.layout.output)
+            if directory != self.layout.cache and wheel in other.previous_outputs(name):
+                return True
+        return False

@@ -137,3 +137,32 @@ def write_sysconfigdata(
         f"build_time_vars = {pprint.pformat(values, width=100)}\n"
     )
     return module
+
+
+def python_library(python: BuildPython) -> Path | None:
+    """The build interpreter's libpython (shared, else static), whose exports are the C API's."""
+    values = python.config_vars
+    candidates = [
+        (values.get("LIBDIR"), values.get("LDLIBRARY")),
+        (values.get("LIBPL"), values.get("LIBRARY")),
+    ]
+    for directory, name in candidates:
+        if directory and name and (Path(str(directory)) / str(name)).is_file():
+            return Path(str(directory)) / str(name)
+    return None
+
+
+def python_exports(library: Path, nm: str) -> list[str]:
+    """The C symbols ``library`` (a libpython) defines: what an extension may link against.
+
+    The target's libpython exports the same C API as the host's of the same minor
+    version, so a link stub for the target (an iOS ``.tbd``, an Android stub
+    library) lists these.
+    """
+    dynamic = ["-D"] if ".so" in library.name else []
+    listing = subprocess.run(
+        [nm, *dynamic, "-j", "--defined-only", "--extern-only", str(library)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    names = listing.stdout.split()
+    return sorted({name for name in names if name.startswith(("Py", "_Py", "PY_"))})

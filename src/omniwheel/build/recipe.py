@@ -20,6 +20,7 @@ import yaml
 from packaging.utils import canonicalize_name
 
 from omniwheel.errors import UsageError
+from omniwheel.wheel.archive import path_problem
 
 RecipeType = Literal["package", "static_library", "shared_library", "cpython_module"]
 Exports = Literal["pyinit", "requested", "whole_archive"]
@@ -28,6 +29,11 @@ RECIPE_FILE = "meta.yaml"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 # Keys Pyodide allows in the build section of a library recipe (the rest are for wheels).
 _LIBRARY_BUILD_KEYS = {"type", "script", "exports", "unvendor-tests"}
+# Keys Pyodide allows in the build section when the source is a prebuilt wheel.
+_WHEEL_BUILD_KEYS = {
+    "post", "cross-build-env", "cross-build-files", "exports", "unvendor-tests",
+    "_retain-test-patterns", "type", "vendor-sharedlib",
+}  # fmt: skip
 # Families whose overrides may appear under extra/omniwheel/platforms.
 OVERRIDE_FAMILIES = ("emscripten", "ios", "android")
 
@@ -346,15 +352,38 @@ def _check_rules(recipe: Recipe) -> None:
         )
     if is_wheel and recipe.requirements.host:
         raise RecipeError(f"{path}: a prebuilt wheel (source/url) cannot have host requirements")
+    if is_wheel:
+        for key in _changed_keys(build):
+            if key not in _WHEEL_BUILD_KEYS:
+                raise RecipeError(f"{path}: 'build/{key}' is not allowed when source is a wheel")
+    if build.cross_build_files and not build.cross_build_env:
+        raise RecipeError(
+            f"{path}: 'build/cross-build-files' ships files to the cross build environment: "
+            "it needs 'build/cross-build-env: true'"
+        )
+    for name in build.cross_build_files:
+        problem = path_problem(name)
+        if problem is not None or name.endswith("/"):
+            raise RecipeError(
+                f"{path}: 'build/cross-build-files' entry {name!r} "
+                f"{problem or 'names a directory'}; list files by their path in the wheel"
+            )
     if build.type in (*LIBRARY_TYPES, "cpython_module"):
-        defaults = BuildSection()
-        for item in fields(BuildSection):
-            key = item.metadata["key"]
-            changed = getattr(build, item.name) != getattr(defaults, item.name)
-            if changed and key not in _LIBRARY_BUILD_KEYS:
+        for key in _changed_keys(build):
+            if key not in _LIBRARY_BUILD_KEYS:
                 raise RecipeError(f"{path}: 'build/{key}' is not allowed in a {build.type} recipe")
     if recipe.is_library and not build.script:
         raise RecipeError(f"{path}: a {build.type} recipe needs 'build/script' to build it")
+
+
+def _changed_keys(build: BuildSection) -> list[str]:
+    """The build keys (YAML spelling) whose values differ from the defaults."""
+    defaults = BuildSection()
+    return [
+        item.metadata["key"]
+        for item in fields(BuildSection)
+        if getattr(build, item.name) != getattr(defaults, item.name)
+    ]
 
 
 def _raw(section: Any) -> dict[str, Any]:

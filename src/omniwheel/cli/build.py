@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +11,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from omniwheel.build import BuildReport, PyodideRuntime, build_recipes
 from omniwheel.build.skeleton import write_skeletons
-from omniwheel.cli.options import add_json
+from omniwheel.cli.options import add_json, add_python
 from omniwheel.cli.output import console, emit_json, errors, table
+from omniwheel.index.uploader import (
+    TOKEN_ENV,
+    Uploaded,
+    Uploader,
+    UploadFailedError,
+    check_upload_url,
+    upload_token,
+)
 from omniwheel.platforms import parse_platform
 
 BUILD_EPILOG = """\
@@ -19,8 +28,10 @@ examples:
   omniwheel build recipes/ --platform pyodide-2025.0
   omniwheel build recipes/ markupsafe --platform pyemscripten_2025_0_wasm32 -j 2 -o dist
   omniwheel build recipes/ --platform pyodide-2025.0 --pyodide node_modules/pyodide --json
-exit status: 0 every recipe built (or was unchanged), 1 some recipe failed or was skipped,
-2 bad input (unknown key in a recipe, unknown platform, ...).
+  omniwheel build recipes/ --platform ios-simulator --python 3.13 -o dist
+  omniwheel build recipes/ --platform pyodide-2025.0 --upload http://127.0.0.1:8080/legacy/
+exit status: 0 every recipe built (or was unchanged), 1 some recipe failed or was skipped
+or an upload was refused, 2 bad input (unknown key in a recipe, unknown platform, ...).
 """
 SKELETON_EPILOG = """\
 examples:
@@ -46,6 +57,14 @@ def register(commands: Any) -> None:
     build.add_argument("recipes", metavar="RECIPES_DIR", type=Path)
     build.add_argument("packages", nargs="*", metavar="PKG", help="only these (and their needs)")
     build.add_argument("--platform", required=True, help="target, e.g. pyodide-2025.0")
+    add_python(build)
+    build.add_argument(
+        "--sdk",
+        type=Path,
+        metavar="DIR",
+        help="the platform's SDK: an iOS SDK (default: $OMNIWHEEL_IOS_SDK, Xcode's, else one "
+        "made from the ziglang package) or an Android NDK (default: $ANDROID_NDK_HOME)",
+    )
     build.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="parallel builds")
     build.add_argument("-o", "--output", type=Path, default=Path("dist"), metavar="OUTDIR")
     build.add_argument(
@@ -65,6 +84,15 @@ def register(commands: Any) -> None:
         type=Path,
         metavar="DIR",
         help="an npm 'pyodide' package directory: run test/imports there under Node",
+    )
+    build.add_argument(
+        "--upload",
+        metavar="URL",
+        help="upload every wheel built (or unchanged) with the legacy upload API (twine's), "
+        "e.g. http://127.0.0.1:8080/legacy/ of omniwheel serve",
+    )
+    build.add_argument(
+        "--token", metavar="TOKEN", help=f"API token for --upload (default: ${TOKEN_ENV})"
     )
     add_json(build)
     build.set_defaults(run=run_build)
@@ -92,16 +120,30 @@ def register(commands: Any) -> None:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    platform = parse_platform(args.platform)
+    platform = parse_platform(args.platform, python=args.python)
     runtime = PyodideRuntime(args.pyodide) if args.pyodide is not None else None
     options: dict[str, Any] = {
         "packages": args.packages, "output": args.output, "jobs": args.jobs,
         "build_python": args.build_python, "source_cache": args.source_cache, "runtime": runtime,
+        "sdk": args.sdk,
     }  # fmt: skip
+    if args.upload:
+        check_upload_url(args.upload)  # before anything is built
     if args.json:
         report = build_recipes(args.recipes, platform, **options)
-        emit_json(report.to_json())
-        return 0 if report.ok else 1
+        document = report.to_json()
+        refused = None
+        if args.upload:
+            document["uploads"] = []
+            try:
+                for item in _upload(report, args):
+                    document["uploads"].append(item.to_json())
+            except UploadFailedError as error:  # the document still reports the build
+                refused = document["upload_error"] = str(error)
+        emit_json(document)
+        if refused is not None:
+            errors.print(f"omniwheel: error: {refused}", markup=False)
+        return 0 if report.ok and refused is None else 1
     progress = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), console=console, transient=True,
@@ -118,7 +160,20 @@ def run_build(args: argparse.Namespace) -> int:
 
         report = build_recipes(args.recipes, platform, on_event=on_event, **options)
     _print_report(report)
+    if args.upload:
+        for item in _upload(report, args):
+            verb = "already there" if item.existed else "uploaded"
+            console.print(f"  {item.wheel.name}: {verb} → {item.url}", markup=False)
     return 0 if report.ok else 1
+
+
+def _upload(report: BuildReport, args: argparse.Namespace) -> Iterator[Uploaded]:
+    """Upload the wheel of every recipe built or unchanged, in build order, saying each as
+    it goes; the first refusal (``UploadFailedError``) stops it."""
+    with Uploader(args.upload, upload_token(args.token)) as uploader:
+        for outcome in report.outcomes:
+            if outcome.wheel is not None and outcome.status != "failed":
+                yield uploader.upload(outcome.wheel)
 
 
 def _print_report(report: BuildReport) -> None:

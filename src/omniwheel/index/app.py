@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from omniwheel.files import file_sha256
 from omniwheel.index.db import FileRow, ProjectState
 from omniwheel.index.http import RenderCache, Rendered, http_date, not_modified, page_response
 from omniwheel.index.matrix import project_matrix
@@ -248,10 +249,34 @@ class IndexApp:
             except WheelRefusedError as exc:
                 return _upload_error(request, 400, str(exc), report_json(exc.report))
             except DuplicateFileError as exc:
-                return _upload_error(request, 409, str(exc))
+                return self._duplicate(request, staged, sha256, exc)
             except WheelError as exc:
                 return _upload_error(request, 400, str(exc))
         return _upload_result(request, 200, f"added {added.filename}", {"file": added.to_json()})
+
+    def _duplicate(
+        self, request: Request, staged: Path, sha256: str, error: DuplicateFileError
+    ) -> Response:
+        """The same file again is a success (an upload retried after a lost answer must be
+        safe); a different file under that name is a 409 naming the stored file's sha256."""
+        filename = WheelFilename.parse(staged)
+        stored_name = self.index.db.has_canonical(filename.filename) or staged.name
+        row = self.index.db.file(stored_name)
+        # A concurrent upload of the same name may have published its file but not yet
+        # its row: the published file is complete (it is linked into place), so hash it.
+        stored = self.index.storage.file_path(filename.name, stored_name)
+        stored_sha256 = row.sha256 if row else file_sha256(stored) if stored.is_file() else None
+        if stored_sha256 is None:
+            return _upload_error(request, 409, str(error))
+        if stored_sha256 == sha256:
+            document = {"existed": True, **({"file": row.to_json()} if row else {})}
+            message = f"{stored_name} is already in the index with this sha256"
+            return _upload_result(request, 200, message, document)
+        return _upload_error(
+            request, 409,
+            f"{stored_name} is already in the index with sha256 {stored_sha256}, and this "
+            f"upload's content differs (sha256 {sha256}); files are never overwritten",
+        )  # fmt: skip
 
     # -- web -------------------------------------------------------------------------------
     async def web_list(self, request: Request) -> Response:

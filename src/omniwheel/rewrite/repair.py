@@ -9,13 +9,14 @@ One procedure serves every family; what differs sits behind ``_Vendoring``:
 * Mach-O (macOS, iOS): copies go to ``<package>/.dylibs/`` as delocate puts them,
   load commands say ``@loader_path/<relative>``, each copy's id is ``@rpath/<name>``,
   and every slice that was signed gets a fresh ad-hoc signature.
+* WebAssembly (Emscripten side modules): copies go to ``<dist>.libs/`` too, the
+  ``dylink.0`` needed entries name the copy and its ``RUNTIME_PATH`` becomes
+  ``$ORIGIN/<relative>``, which is how Pyodide 0.29 finds it (see ``wasm_edit``).
 * PE (Windows): copies go to ``<dist>.libs/`` as delvewheel puts them, import and
   delay-import descriptors name the copy, and the package's ``__init__.py`` adds
   that directory with ``os.add_dll_directory`` (``dll_directory``); a top-level
   module's copies go beside it instead. A signed binary that is edited loses its
   signature.
-* WebAssembly (Emscripten): reported only: what would be vendored and which
-  libraries are missing. Nothing is written.
 
 Libraries the platform provides (the audit's allowlists) are never vendored, and
 the copies are named ``<stem>-<8 hex of sha256>.<rest>`` so two wheels vendoring
@@ -51,6 +52,7 @@ from omniwheel.rewrite.elf_edit import ElfChanges, edit_elf
 from omniwheel.rewrite.libraries import LibraryFinder
 from omniwheel.rewrite.macho_edit import MachOChanges, edit_macho
 from omniwheel.rewrite.pe_edit import PeChanges, PeEditError, edit_pe
+from omniwheel.rewrite.wasm_edit import WasmChanges, WasmEditError, edit_wasm
 from omniwheel.wheel import Wheel, WheelFilename
 from omniwheel.wheel.writer import WheelChanges, rewrite_wheel
 
@@ -58,7 +60,14 @@ __all__ = ["Library", "RepairError", "RepairReport", "Rewrite", "repair_wheel"]
 
 
 class RepairError(OmniwheelError):
-    """The wheel cannot be repaired (a library is missing, a binary cannot be edited)."""
+    """The wheel cannot be repaired (a library is missing, a binary cannot be edited).
+
+    ``report`` says what was found when the reason is missing libraries.
+    """
+
+    def __init__(self, message: str, report: RepairReport | None = None) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 @dataclass(frozen=True)
@@ -96,10 +105,10 @@ class Rewrite:
 
 @dataclass
 class RepairReport:
-    """What ``repair_wheel`` did (or, for report-only families, would do)."""
+    """What ``repair_wheel`` did."""
 
     wheel: str
-    status: str  # "repaired", "unchanged" or "report-only"
+    status: str  # "repaired" or "unchanged"
     output: str | None
     platform_tags: tuple[str, ...]
     vendored: list[Library] = field(default_factory=list)
@@ -111,12 +120,6 @@ class RepairReport:
     #: ``check``'s report on the wheel at ``output`` (the input where nothing was written),
     #: judged on ``platform_tags``: callers need not read the result again.
     check: WheelReport | None = None
-
-    @property
-    def needs_libraries(self) -> list[Library]:
-        """Libraries the binaries need that the wheel will not ship: the missing ones and,
-        where repair only reports, the ones it would have vendored."""
-        return [*self.missing, *(self.vendored if self.status == "report-only" else ())]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -167,27 +170,25 @@ def _repair(
     if wheel.filename.platform_tags == ("any",) or not original.binaries:
         raise UsageError(f"{path.name}: has no binaries, so there is nothing to repair")
     target = _target_platform(original, platform)
-    vendoring = _VENDORING.get(RULES[target.family.name].binary_format)
+    vendoring = _VENDORING[RULES[target.family.name].binary_format]
     finder = LibraryFinder(lib_path, target)
     plan, platform_tags = _choose_plan(original, target, finder, exclude, platform)
     filename = wheel.filename.with_platform_tags(platform_tags)
     report = RepairReport(
         wheel=str(path),
-        status="report-only" if vendoring is None else "unchanged",
+        status="unchanged",
         output=None,
         platform_tags=platform_tags,
         vendored=plan.libraries(),
         excluded=plan.listed(plan.excluded),
         missing=plan.listed(plan.missing),
     )
-    if vendoring is None:
-        report.check = _judged(_reading(original, path), filename)
-        return report
-    if report.needs_libraries:
-        names = ", ".join(library.name for library in report.needs_libraries)
+    if report.missing:
+        names = ", ".join(library.name for library in report.missing)
         raise RepairError(
             f"{path.name}: cannot find {names} (needed by the wheel's binaries): "
-            "add the directory holding it with --lib-path, or --exclude it"
+            "add the directory holding it with --lib-path, or --exclude it",
+            report,
         )
     changes = _changes(wheel, plan, vendoring, filename, report)
     if not changes.files and changes.filename is None:
@@ -471,7 +472,7 @@ class _Vendoring(ABC):
         self, wheel: Wheel, libs_dir: str, needers: list[str]
     ) -> list[tuple[DllDirectoryPatch, bytes]]:
         """Files to add or replace so the loader looks in ``libs_dir``; the references do
-        that by themselves where they carry a path (ELF, Mach-O)."""
+        that by themselves where they carry a path (ELF, Mach-O, WebAssembly)."""
         return []
 
 
@@ -488,12 +489,7 @@ class _ElfVendoring(_Vendoring):
         self, member: str, data: bytes, binary: Binary, references: dict[str, str], is_copy: bool
     ) -> tuple[bytes, Rewrite]:
         names = {name: posixpath.basename(path) for name, path in references.items()}
-        directory = posixpath.dirname(member)
-        origin = {
-            "$ORIGIN" + ("" if rel == "." else f"/{rel}")
-            for rel in (posixpath.relpath(posixpath.dirname(p), directory or ".")
-                        for p in references.values())
-        }  # fmt: skip
+        origin = _origin_paths(member, references)
         elf = cast(ElfFile, binary)
         kept = [entry for entry in elf.runpath or elf.rpath if entry.startswith("$ORIGIN")]
         # Copies also lose their absolute (build machine) search paths.
@@ -502,6 +498,29 @@ class _ElfVendoring(_Vendoring):
         edited = edit_elf(data, ElfChanges(needed=names, soname=soname, runpath=runpath))
         search = ":".join(runpath) if runpath else None
         return edited, Rewrite(member, names, search, soname, False)
+
+
+def _origin_paths(member: str, references: dict[str, str]) -> set[str]:
+    """``$ORIGIN/<dir>`` for each directory of ``references``' members, relative to ``member``."""
+    directory = posixpath.dirname(member) or "."
+    relative = (posixpath.relpath(posixpath.dirname(p), directory) for p in references.values())
+    return {"$ORIGIN" + ("" if rel == "." else f"/{rel}") for rel in relative}
+
+
+class _WasmVendoring(_ElfVendoring):
+    """Copies go to ``<dist>.libs/`` as for ELF; side modules have no soname to set."""
+
+    def rewrite(
+        self, member: str, data: bytes, binary: Binary, references: dict[str, str], is_copy: bool
+    ) -> tuple[bytes, Rewrite]:
+        names = {name: posixpath.basename(path) for name, path in references.items()}
+        runtime_path = sorted(_origin_paths(member, references)) if references else None
+        try:
+            edited = edit_wasm(data, WasmChanges(needed=names, runtime_path=runtime_path))
+        except WasmEditError as error:
+            raise RepairError(f"{member}: {error}") from error
+        search = ":".join(runtime_path) if runtime_path else None
+        return edited, Rewrite(member, names, search, None, False)
 
 
 class _MachOVendoring(_Vendoring):
@@ -551,9 +570,10 @@ class _PeVendoring(_Vendoring):
         return dll_directory_patches(needers, members, wheel.data_dir, libs_dir, wheel.read_bytes)
 
 
-# Binary formats whose references repair rewrites; the other (WebAssembly) is reported.
+# Every binary format's references can be rewritten.
 _VENDORING: dict[str, _Vendoring] = {
     "elf": _ElfVendoring(),
     "macho": _MachOVendoring(),
+    "wasm": _WasmVendoring(),
     "pe": _PeVendoring(),
 }
