@@ -431,8 +431,10 @@ def test_repaired_module_loads_under_wine(
         assert refused.returncode == 3 and "LoadLibraryExW failed: 126" in refused.stdout
     loaded = loads(repaired, directory)
     assert (loaded.returncode, loaded.stdout.strip()) == (0, "ext_value=43"), loaded.stderr
-    unrepaired_run = loads(unrepaired, directory.replace(str(repaired), str(unrepaired)))
+    # The unrepaired wheel adds no directory, and nothing beside it is Foo.dll.
+    unrepaired_run = loads(unrepaired, "")
     assert unrepaired_run.returncode == 3, unrepaired_run.stdout
+    assert "LoadLibraryExW failed: 126" in unrepaired_run.stdout  # ERROR_MOD_NOT_FOUND
 
 
 def test_repair_json_check_and_a_second_repair(
