@@ -269,7 +269,7 @@ def test_delay_imports_are_renamed_in_place(tmp_path: Path) -> None:
 
 
 def test_signature_is_dropped_and_the_result_can_be_signed_again(
-    built: dict[str, Built], tmp_path: Path
+    built: dict[str, Built], make_wheel: Callable[..., Path], tmp_path: Path
 ) -> None:
     if not (shutil.which("osslsigncode") and shutil.which("openssl")):
         pytest.skip("needs osslsigncode and openssl")
@@ -295,6 +295,15 @@ def test_signature_is_dropped_and_the_result_can_be_signed_again(
     run(*sign, edited, "-out", resigned)
     verified = run("osslsigncode", "verify", "-CAfile", cert, "-in", resigned).stdout
     assert "Signature verification: ok" in verified
+
+    # Repair reports it per binary.
+    module = f"demo/_ext{_suffix('x86_64')}"
+    source = _wheel(make_wheel, "x86_64", {"demo/__init__.py": INIT, module: signed.read_bytes()})
+    report = repair_wheel(source, tmp_path / "out", lib_path=[files["deps"]])
+    assert [(r.member, r.signature_removed) for r in report.rewritten] == [
+        (module, True),
+        (report.vendored[0].member, False),  # the copy of Foo.dll was never signed
+    ]
 
 
 def test_images_the_editor_refuses(built: dict[str, Built]) -> None:
