@@ -330,13 +330,14 @@ def test_cli_json(
     (entry,) = document["wheels"]
     assert document["exit_status"] == 0
     assert set(entry) == {"path", "status", "output", "platform_tags", "vendored", "rewritten",
-                          "excluded", "missing", "error"}  # fmt: skip
+                          "excluded", "missing", "patched", "error"}  # fmt: skip
+    assert entry["patched"] == []  # ELF references carry their search path
     assert entry["status"] == "repaired" and entry["error"] is None
     assert [item["library"] for item in entry["vendored"]] == ["libfoo.so.1", "libbar.so.2"]
     rewritten = {item["member"]: item for item in entry["rewritten"]}
     assert rewritten[EXT_MEMBER]["search_path"] == "$ORIGIN/../demo.libs"
     assert set(rewritten[EXT_MEMBER]) == {"member", "references", "search_path", "identity",
-                                          "signed"}  # fmt: skip
+                                          "signed", "signature_removed"}  # fmt: skip
 
 
 def test_exclude_leaves_the_library_external(

@@ -295,7 +295,7 @@ def test_build_names_a_side_module_found_nowhere(
     assert str(raised.value) == (
         f"repair: {wheel.name}: {EXT} needs libfoo.so, which the wheel does not ship, "
         "Emscripten (Pyodide) does not provide and no recipe in requirements/host installs: "
-        "build it with a static_library recipe (linked in) or, where repair vendors libraries, "
-        "a shared_library recipe, named in requirements/host"
+        "build it with a static_library recipe (linked in) or a shared_library recipe, named "
+        "in requirements/host"
     )
     assert not list((tmp_path / "w").rglob("*.whl"))

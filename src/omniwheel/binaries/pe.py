@@ -18,7 +18,16 @@ from typing import Any, NamedTuple
 
 from omniwheel.binaries.base import BinaryParseError, ReadableBuffer
 
-__all__ = ["PeDataDirectory", "PeError", "PeFile", "PeSection", "parse_pe"]
+__all__ = [
+    "PeDataDirectory",
+    "PeError",
+    "PeFile",
+    "PeLayout",
+    "PeNameField",
+    "PeSection",
+    "parse_pe",
+    "read_pe",
+]
 
 
 class PeError(BinaryParseError):
@@ -31,7 +40,7 @@ _E_LFANEW_OFFSET = 0x3C
 _PE_SIGNATURE = b"PE\0\0"
 _COFF_HEADER = struct.Struct("<HHIIIHH")
 _SECTION_HEADER = struct.Struct("<8sIIIIIIHHI")
-_IMPORT_DESCRIPTOR = struct.Struct("<IIIII")
+IMPORT_DESCRIPTOR = struct.Struct("<IIIII")
 _DELAY_DESCRIPTOR = struct.Struct("<IIIIIIII")
 _EXPORT_DIRECTORY = struct.Struct("<IIHHIIIIIII")
 _U16 = struct.Struct("<H")
@@ -55,7 +64,8 @@ _DATA_DIRECTORY = struct.Struct("<II")
 _MAX_DIRECTORIES = 16
 
 _IMAGE_FILE_DLL = 0x2000
-_DIR_EXPORT, _DIR_IMPORT, _DIR_LOAD_CONFIG, _DIR_DELAY_IMPORT = 0, 1, 10, 13
+_DIR_EXPORT, DIR_IMPORT, _DIR_LOAD_CONFIG, _DIR_DELAY_IMPORT = 0, 1, 10, 13
+DIR_SECURITY, DIR_DEBUG, DIR_BOUND_IMPORT = 4, 6, 11
 _DIRECTORY_NAMES = (
     "export",
     "import",
@@ -76,6 +86,9 @@ _DIRECTORY_NAMES = (
 )
 # Delay descriptors with this attribute bit hold RVAs; without it (old VC6 output), VAs.
 _DELAY_RVA_BASED = 0x1
+# Where each descriptor keeps its DLL name: IMAGE_IMPORT_DESCRIPTOR.Name (after
+# OriginalFirstThunk, TimeDateStamp, ForwarderChain), ImgDelayDescr.rvaDLLName.
+IMPORT_NAME_FIELD, _DELAY_NAME_FIELD = 12, 4
 
 _MACHINE_AMD64 = 0x8664
 # Machine -> the architecture part of the wheel tag (win_amd64, win32, win_arm64, win_arm32).
@@ -157,6 +170,12 @@ class PeFile:
     def pyinit_exports(self) -> tuple[str, ...]:
         return tuple(name for name in self.exports if name.startswith("PyInit_"))
 
+    @property
+    def is_signed(self) -> bool:
+        """Whether a certificate table (an Authenticode signature) is attached."""
+        directories = self.data_directories
+        return len(directories) > DIR_SECURITY and directories[DIR_SECURITY].size > 0
+
     def to_json(self) -> dict[str, Any]:
         return {
             "format": self.format,
@@ -194,10 +213,36 @@ class PeFile:
         }
 
 
+class PeNameField(NamedTuple):
+    """Where an import or delay-import descriptor keeps the address of a DLL's name."""
+
+    offset: int  # file offset of the 4-byte field
+    name: str
+    delayed: bool  # a delay-import descriptor's, not an import descriptor's
+    base: int  # what the field adds to the name's RVA: 0, or ImageBase for VA-based descriptors
+
+
+class PeLayout(NamedTuple):
+    """Where the headers sit in the file, and the DLL name fields: what an editor rewrites."""
+
+    coff: int  # file offset of the COFF header
+    optional: int  # of the optional header
+    directories: int  # of the first data directory entry
+    section_table: int
+    name_fields: tuple[PeNameField, ...]
+
+
 def parse_pe(data: ReadableBuffer) -> PeFile:
     """Parse a PE/COFF image (``MZ`` executable, DLL or ``.pyd``) from memory."""
+    return read_pe(data)[0]
+
+
+def read_pe(data: ReadableBuffer) -> tuple[PeFile, PeLayout]:
+    """``parse_pe``, plus where things are, for callers that rewrite the image (the editor)."""
     with memoryview(data) as raw, raw.cast("B") as view:
-        return _Image(view).parse()
+        image = _Image(view)
+        parsed = image.parse()
+        return parsed, image.layout
 
 
 def _unpack(layout: struct.Struct, view: memoryview, offset: int, what: str) -> tuple[Any, ...]:
@@ -224,6 +269,8 @@ class _Image:
         self.spans: list[_Span] = []
         # Consecutive lookups (export names, say) mostly hit the same section.
         self.last_span = _Span(0, 0, 0, 0, "")
+        self.layout = PeLayout(0, 0, 0, 0, ())
+        self.name_fields: list[PeNameField] = []
 
     def parse(self) -> PeFile:
         view = self.view
@@ -282,12 +329,12 @@ class _Image:
             entry = directories[index] if index < len(directories) else None
             return entry if entry and entry.rva else None
 
-        imports = directory(_DIR_IMPORT)
+        imports = directory(DIR_IMPORT)
         delay = directory(_DIR_DELAY_IMPORT)
         export = directory(_DIR_EXPORT)
         load_config = directory(_DIR_LOAD_CONFIG)
         export_dll_name, exports = self._exports(export.rva) if export else (None, ())
-        return PeFile(
+        parsed = PeFile(
             machine=machine,
             is_pe32_plus=magic == _PE32_PLUS_MAGIC,
             characteristics=characteristics,
@@ -308,6 +355,14 @@ class _Image:
                 and self._chpe_pointer(load_config.rva)
             ),
         )
+        self.layout = PeLayout(
+            coff,
+            optional,
+            optional + directories_offset,
+            optional + optional_size,
+            tuple(self.name_fields),
+        )
+        return parsed
 
     def _section_table(self, offset: int, count: int) -> tuple[PeSection, ...]:
         if offset + count * _SECTION_HEADER.size > len(self.view):
@@ -347,38 +402,43 @@ class _Image:
             raise PeError(f"{what} at RVA 0x{rva:x} is not NUL-terminated")
         return str(self.view[offset : nul.start()], "ascii", "backslashreplace")
 
-    def _descriptors(self, layout: struct.Struct, rva: int, what: str) -> list[tuple[Any, ...]]:
-        """A zero-terminated descriptor array; the section bounds it, however corrupt."""
+    def _descriptors(
+        self, layout: struct.Struct, rva: int, what: str
+    ) -> list[tuple[int, tuple[Any, ...]]]:
+        """A zero-terminated descriptor array, each entry with its file offset; the section
+        bounds it, however corrupt."""
         offset, end = self._locate(rva)
-        entries: list[tuple[Any, ...]] = []
+        entries: list[tuple[int, tuple[Any, ...]]] = []
         while True:
             if offset + layout.size > end:
                 raise PeError(f"{what} at RVA 0x{rva:x} has no terminating entry")
             entry = layout.unpack_from(self.view, offset)
             if not any(entry):
                 return entries
-            entries.append(entry)
+            entries.append((offset, entry))
             offset += layout.size
 
     def _imports(self, rva: int) -> tuple[str, ...]:
         names = []
-        for *_, name_rva, first_thunk in self._descriptors(
-            _IMPORT_DESCRIPTOR, rva, "import directory"
+        for offset, (*_, name_rva, first_thunk) in self._descriptors(
+            IMPORT_DESCRIPTOR, rva, "import directory"
         ):
             if not (name_rva and first_thunk):  # where the Windows loader stops, too
                 break
             names.append(self._string(name_rva, "imported DLL name"))
+            self.name_fields.append(PeNameField(offset + IMPORT_NAME_FIELD, names[-1], False, 0))
         return tuple(names)
 
     def _delay_imports(self, rva: int, image_base: int) -> tuple[str, ...]:
         names = []
-        for attributes, name, *_ in self._descriptors(
+        for offset, (attributes, name, *_) in self._descriptors(
             _DELAY_DESCRIPTOR, rva, "delay import directory"
         ):
             if not name:
                 break
-            name_rva = name if attributes & _DELAY_RVA_BASED else name - image_base
-            names.append(self._string(name_rva, "delay-loaded DLL name"))
+            base = 0 if attributes & _DELAY_RVA_BASED else image_base
+            names.append(self._string(name - base, "delay-loaded DLL name"))
+            self.name_fields.append(PeNameField(offset + _DELAY_NAME_FIELD, names[-1], True, base))
         return tuple(names)
 
     def _exports(self, rva: int) -> tuple[str | None, tuple[str, ...]]:

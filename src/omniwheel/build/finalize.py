@@ -3,13 +3,11 @@
 Each stage is a build step of its own, so a failure names it:
 
 * ``repair``: ``omniwheel.rewrite.repair`` vendors the libraries the binaries
-  need and the target lacks (ELF, Mach-O, Emscripten side modules: a
-  ``shared_library`` recipe's library lands in ``<dist>.libs/``), or for
-  report-only families (Windows DLLs) says which are found and which are
-  missing. Libraries are looked for where the recipe linked: its host prefix's
-  ``lib/``, which holds what its host-requirement recipes installed. A library
-  the wheel will not ship (found nowhere, or found but in a report-only family)
-  fails the build: the wheel could not load.
+  need and the target lacks (ELF, Mach-O, Windows DLLs, Emscripten side
+  modules: a ``shared_library`` recipe's library lands in ``<dist>.libs/``).
+  Libraries are looked for where the recipe linked: its host prefix's ``lib/``,
+  which holds what its host-requirement recipes installed. A library found
+  nowhere fails the build: the wheel could not load.
 * ``check``: the same checks as ``omniwheel check`` judge the wheel against the
   target; an error fails the build, because a wheel whose binaries cannot load
   must not reach an index.
@@ -62,12 +60,11 @@ def finalize_wheel(
 def repair_built_wheel(
     wheel: Path, platform: Platform, lib_path: Sequence[Path], work: Path, reading: WheelReport
 ) -> RepairReport:
-    """The wheel with its external libraries vendored (where the family allows it).
+    """The wheel with its external libraries vendored.
 
-    ``reading`` is the wheel's check report. A library the binaries need and the
-    wheel will not ship fails the step: nowhere to be found, or (Windows DLLs)
-    found but not vendored since repair only reports there; nothing else would
-    stop such a wheel before it fails to load.
+    ``reading`` is the wheel's check report. A library the binaries need and no
+    directory holds fails the step: nothing else would stop such a wheel before it
+    fails to load.
     """
     try:
         report = repair_wheel(
@@ -77,22 +74,17 @@ def repair_built_wheel(
         if error.report is None:
             raise
         report = error.report
-    if report.needs_libraries:
+    if report.missing:
         family = platform.family.title
         needs = "; ".join(
-            f"{', '.join(library.needed_by)} needs {library.name}, which "
-            + (
-                f"the wheel does not ship, {family} does not provide and no recipe in "
-                "requirements/host installs"
-                if library.source is None
-                else f"was found at {library.source} but repair cannot vendor into {family} wheels"
-            )
-            for library in report.needs_libraries
+            f"{', '.join(library.needed_by)} needs {library.name}, which the wheel does not "
+            f"ship, {family} does not provide and no recipe in requirements/host installs"
+            for library in report.missing
         )
         raise BuildStepError(
             "repair",
-            f"{wheel.name}: {needs}: build it with a static_library recipe (linked in) or, "
-            "where repair vendors libraries, a shared_library recipe, named in requirements/host",
+            f"{wheel.name}: {needs}: build it with a static_library recipe (linked in) or "
+            "a shared_library recipe, named in requirements/host",
         )
     return report
 

@@ -16,9 +16,9 @@ EPILOG = """\
 examples:
   omniwheel repair dist/*.whl --lib-path build/lib        Linux: vendor, retag to manylinux
   omniwheel repair mac.whl --lib-path /opt/homebrew/lib    macOS: vendor into <pkg>/.dylibs
-  omniwheel repair win.whl --lib-path C:/deps --json       Windows: report what would be vendored
+  omniwheel repair win.whl --lib-path deps/bin --json      Windows: vendor into <dist>.libs
 exit status: 0 every wheel repaired (or had nothing to repair), 1 some wheel could not be
-repaired or (Windows, Emscripten) still needs libraries, 2 some input is no usable wheel.
+repaired (a library is missing, say), 2 some input is no usable wheel.
 """
 
 
@@ -100,17 +100,14 @@ def run_repair(args: argparse.Namespace) -> int:
 
 
 def _status(result: RepairReport | OmniwheelError) -> int:
-    if isinstance(result, OmniwheelError):
-        return result.exit_code
-    return 1 if result.needs_libraries else 0
+    return result.exit_code if isinstance(result, OmniwheelError) else 0
 
 
 def _print_report(report: RepairReport) -> None:
     target = report.output if report.status == "repaired" else report.wheel
     console.print(f"[bold]{target}[/bold]: {report.status} ({', '.join(report.platform_tags)})")
-    verb = "would vendor" if report.status == "report-only" else "vendored"
     if report.vendored:
-        view = table(f"Libraries ({verb})", "library", "from", "to", "needed by")
+        view = table("Libraries (vendored)", "library", "from", "to", "needed by")
         for library in report.vendored:
             view.add_row(
                 library.name,
@@ -119,9 +116,13 @@ def _print_report(report: RepairReport) -> None:
                 "\n".join(library.needed_by),
             )
         console.print(view)
-    for title, libraries in (("Missing", report.missing), ("Left external", report.excluded)):
-        if libraries:
-            view = table(title, "library", "needed by")
-            for library in libraries:
-                view.add_row(library.name, "\n".join(library.needed_by))
-            console.print(view)
+    if report.patched:
+        view = table("Patched to add the DLL directory", "file", "adds", "created")
+        for patch in report.patched:
+            view.add_row(patch.member, patch.dll_directory or ".", "yes" if patch.created else "no")
+        console.print(view)
+    if report.excluded:  # a missing library fails the repair instead
+        view = table("Left external", "library", "needed by")
+        for library in report.excluded:
+            view.add_row(library.name, "\n".join(library.needed_by))
+        console.print(view)

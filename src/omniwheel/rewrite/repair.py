@@ -12,8 +12,11 @@ One procedure serves every family; what differs sits behind ``_Vendoring``:
 * WebAssembly (Emscripten side modules): copies go to ``<dist>.libs/`` too, the
   ``dylink.0`` needed entries name the copy and its ``RUNTIME_PATH`` becomes
   ``$ORIGIN/<relative>``, which is how Pyodide 0.29 finds it (see ``wasm_edit``).
-* PE (Windows): reported only: what would be vendored and which libraries are
-  missing. Nothing is written.
+* PE (Windows): copies go to ``<dist>.libs/`` as delvewheel puts them, import and
+  delay-import descriptors name the copy, and the package's ``__init__.py`` adds
+  that directory with ``os.add_dll_directory`` (``dll_directory``); a top-level
+  module's copies go beside it instead. A signed binary that is edited loses its
+  signature.
 
 Libraries the platform provides (the audit's allowlists) are never vendored, and
 the copies are named ``<stem>-<8 hex of sha256>.<rest>`` so two wheels vendoring
@@ -40,13 +43,15 @@ from typing import Any, cast
 
 from omniwheel.audit.check import RULES, BinaryMember, WheelReport, check_open_wheel
 from omniwheel.audit.findings import Finding, Severity
-from omniwheel.binaries import Binary, BinaryParseError, ElfFile, MachOFile, parse_binary
+from omniwheel.binaries import Binary, BinaryParseError, ElfFile, MachOFile, PeFile, parse_binary
 from omniwheel.errors import OmniwheelError, UsageError
 from omniwheel.platforms import Platform, parse_platform
 from omniwheel.platforms.linux import LinuxFamily
+from omniwheel.rewrite.dll_directory import DllDirectoryPatch, dll_directory_patches, site_path
 from omniwheel.rewrite.elf_edit import ElfChanges, edit_elf
 from omniwheel.rewrite.libraries import LibraryFinder
 from omniwheel.rewrite.macho_edit import MachOChanges, edit_macho
+from omniwheel.rewrite.pe_edit import PeChanges, PeEditError, edit_pe
 from omniwheel.rewrite.wasm_edit import WasmChanges, WasmEditError, edit_wasm
 from omniwheel.wheel import Wheel, WheelFilename
 from omniwheel.wheel.writer import WheelChanges, rewrite_wheel
@@ -89,9 +94,10 @@ class Rewrite:
 
     member: str
     references: dict[str, str]
-    search_path: str | None  # the new DT_RUNPATH (ELF); None for Mach-O
+    search_path: str | None  # the new DT_RUNPATH (ELF); None for Mach-O and PE
     identity: str | None  # the new DT_SONAME / LC_ID_DYLIB of a vendored copy
-    signed: bool  # an ad-hoc signature was regenerated
+    signed: bool  # an ad-hoc signature was regenerated (Mach-O)
+    signature_removed: bool = False  # an Authenticode signature the edit voided was dropped
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -99,25 +105,21 @@ class Rewrite:
 
 @dataclass
 class RepairReport:
-    """What ``repair_wheel`` did (or, for report-only families, would do)."""
+    """What ``repair_wheel`` did."""
 
     wheel: str
-    status: str  # "repaired", "unchanged" or "report-only"
+    status: str  # "repaired" or "unchanged"
     output: str | None
     platform_tags: tuple[str, ...]
     vendored: list[Library] = field(default_factory=list)
     rewritten: list[Rewrite] = field(default_factory=list)
     excluded: list[Library] = field(default_factory=list)
     missing: list[Library] = field(default_factory=list)
+    #: ``__init__.py`` files patched (or created) so Windows finds the copies.
+    patched: list[DllDirectoryPatch] = field(default_factory=list)
     #: ``check``'s report on the wheel at ``output`` (the input where nothing was written),
     #: judged on ``platform_tags``: callers need not read the result again.
     check: WheelReport | None = None
-
-    @property
-    def needs_libraries(self) -> list[Library]:
-        """Libraries the binaries need that the wheel will not ship: the missing ones and,
-        where repair only reports, the ones it would have vendored."""
-        return [*self.missing, *(self.vendored if self.status == "report-only" else ())]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -129,6 +131,7 @@ class RepairReport:
             "rewritten": [rewrite.to_json() for rewrite in self.rewritten],
             "excluded": [library.to_json() for library in self.excluded],
             "missing": [library.to_json() for library in self.missing],
+            "patched": [patch.to_json() for patch in self.patched],
         }
 
 
@@ -167,24 +170,21 @@ def _repair(
     if wheel.filename.platform_tags == ("any",) or not original.binaries:
         raise UsageError(f"{path.name}: has no binaries, so there is nothing to repair")
     target = _target_platform(original, platform)
-    vendoring = _VENDORING.get(RULES[target.family.name].binary_format)
+    vendoring = _VENDORING[RULES[target.family.name].binary_format]
     finder = LibraryFinder(lib_path, target)
     plan, platform_tags = _choose_plan(original, target, finder, exclude, platform)
     filename = wheel.filename.with_platform_tags(platform_tags)
     report = RepairReport(
         wheel=str(path),
-        status="report-only" if vendoring is None else "unchanged",
+        status="unchanged",
         output=None,
         platform_tags=platform_tags,
         vendored=plan.libraries(),
         excluded=plan.listed(plan.excluded),
         missing=plan.listed(plan.missing),
     )
-    if vendoring is None:
-        report.check = _judged(_reading(original, path), filename)
-        return report
-    if report.needs_libraries:
-        names = ", ".join(library.name for library in report.needs_libraries)
+    if report.missing:
+        names = ", ".join(library.name for library in report.missing)
         raise RepairError(
             f"{path.name}: cannot find {names} (needed by the wheel's binaries): "
             "add the directory holding it with --lib-path, or --exclude it",
@@ -372,7 +372,7 @@ def _changes(
     originals: dict[str, bytes] = {}  # a copy's member -> the library's bytes, read once
     for key, copy in plan.copies.items():
         data = key.read_bytes()
-        copy.member = f"{libs_dir}/{_unique_name(copy.name, data)}"
+        copy.member = posixpath.join(libs_dir, _unique_name(copy.name, data))
         originals[copy.member] = data
     report.vendored, report.excluded = plan.libraries(), plan.listed(plan.excluded)
     changes = WheelChanges(filename=None if filename == wheel.filename else filename)
@@ -385,9 +385,13 @@ def _changes(
         changes.files[node.member], rewrite = vendoring.rewrite(
             node.member, data, node.binary, moved, is_copy
         )
-        report.rewritten.append(rewrite)
+        if rewrite.references or rewrite.identity or rewrite.search_path:
+            report.rewritten.append(rewrite)  # not a DLL copy the edit left as it was
         if is_copy:
             changes.modes[node.member] = 0o755
+    for patch, content in vendoring.loader_patches(wheel, libs_dir, needers):
+        changes.files[patch.member] = content
+        report.patched.append(patch)
     return changes
 
 
@@ -410,7 +414,9 @@ def _reading(original: WheelReport, path: Path) -> WheelReport:
 def _patched(
     binaries: list[BinaryMember], files: dict[str, bytes], output: Path
 ) -> list[BinaryMember]:
-    """``binaries`` with each edited one parsed from its new bytes, and the copies added."""
+    """``binaries`` with each edited one parsed from its new bytes, and the copies added;
+    the other files (patched ``__init__.py``) are no binaries."""
+    known = {item.member for item in binaries}
     parsed = {}
     for member, data in files.items():
         try:
@@ -419,7 +425,9 @@ def _patched(
             raise RepairError(
                 f"{output.name}: the edited {member} does not parse: {error}"
             ) from error
-        assert binary is not None  # an edit keeps the magic
+        if binary is None:
+            assert member not in known  # an edit keeps the magic
+            continue
         parsed[member] = BinaryMember(member, binary)
     return [parsed.pop(item.member, item) for item in binaries] + list(parsed.values())
 
@@ -460,10 +468,22 @@ class _Vendoring(ABC):
     ) -> tuple[bytes, Rewrite]:
         """``data`` (``binary``, at ``member``) with each needed name naming its copy's member."""
 
+    def loader_patches(
+        self, wheel: Wheel, libs_dir: str, needers: list[str]
+    ) -> list[tuple[DllDirectoryPatch, bytes]]:
+        """Files to add or replace so the loader looks in ``libs_dir``; the references do
+        that by themselves where they carry a path (ELF, Mach-O, WebAssembly)."""
+        return []
+
+
+def _dist_libs(wheel: Wheel) -> str:
+    """``<dist>.libs``: where auditwheel and delvewheel put the copies."""
+    return f"{wheel.filename.name.replace('-', '_')}.libs"
+
 
 class _ElfVendoring(_Vendoring):
     def libs_dir(self, wheel: Wheel, needers: list[str]) -> str:
-        return f"{wheel.filename.name.replace('-', '_')}.libs"
+        return _dist_libs(wheel)
 
     def rewrite(
         self, member: str, data: bytes, binary: Binary, references: dict[str, str], is_copy: bool
@@ -524,7 +544,36 @@ class _MachOVendoring(_Vendoring):
         return edited, Rewrite(member, names, None, identity, signed)
 
 
-# Binary formats whose references repair rewrites; the others (PE) are reported.
+class _PeVendoring(_Vendoring):
+    def libs_dir(self, wheel: Wheel, needers: list[str]) -> str:
+        """``<dist>.libs``, or the top level when a top-level module (no package to patch)
+        needs a copy."""
+        top_level = any("/" not in site_path(member, wheel.data_dir) for member in needers)
+        return "" if top_level else _dist_libs(wheel)
+
+    def rewrite(
+        self, member: str, data: bytes, binary: Binary, references: dict[str, str], is_copy: bool
+    ) -> tuple[bytes, Rewrite]:
+        names = {name: posixpath.basename(path) for name, path in references.items()}
+        try:
+            edited = edit_pe(data, PeChanges(dlls=names))
+        except PeEditError as error:
+            raise RepairError(f"{member}: cannot rename the DLLs it imports: {error}") from error
+        unsigned = edited != data and cast(PeFile, binary).is_signed
+        return edited, Rewrite(member, names, None, None, False, unsigned)
+
+    def loader_patches(
+        self, wheel: Wheel, libs_dir: str, needers: list[str]
+    ) -> list[tuple[DllDirectoryPatch, bytes]]:
+        """Each package's ``__init__.py`` adds ``libs_dir`` (created where there is none)."""
+        members = [member.name for member in wheel.members()]
+        return dll_directory_patches(needers, members, wheel.data_dir, libs_dir, wheel.read_bytes)
+
+
+# Every binary format's references can be rewritten.
 _VENDORING: dict[str, _Vendoring] = {
-    "elf": _ElfVendoring(), "macho": _MachOVendoring(), "wasm": _WasmVendoring(),
-}  # fmt: skip
+    "elf": _ElfVendoring(),
+    "macho": _MachOVendoring(),
+    "wasm": _WasmVendoring(),
+    "pe": _PeVendoring(),
+}
