@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,9 @@ from omniwheel.resolve import (
     RequirementSet,
     Session,
     locked_wheels,
+    pip_constraints,
     pip_index_config,
+    pip_settings,
     read_lock,
     read_requirements,
     write_lock,
@@ -152,12 +154,16 @@ def register(commands: Any) -> None:
     install.set_defaults(run=run_install)
 
 
-def _requirement_set(args: argparse.Namespace, packages: list[str]) -> RequirementSet:
+def _requirement_set(
+    args: argparse.Namespace, packages: list[str], settings: Mapping[str, str]
+) -> RequirementSet:
+    """What to resolve: ``-r`` files, pip's configured constraints (``constraint`` in
+    pip.conf or ``PIP_CONSTRAINT``) then ``-c`` files, and the command line's packages."""
     wanted = RequirementSet()
     for path in args.requirement:
         read_requirements(Path(path), wanted)
-    for path in args.constraint:
-        read_requirements(Path(path), wanted, constraint=True)
+    for path in [*pip_constraints(settings), *map(Path, args.constraint)]:
+        read_requirements(path, wanted, constraint=True)
     for text in packages:
         if text.endswith(".whl") and Path(text).is_file():
             parsed = WheelFilename.parse(text)
@@ -168,8 +174,11 @@ def _requirement_set(args: argparse.Namespace, packages: list[str]) -> Requireme
     return wanted
 
 
-def _session(args: argparse.Namespace, wanted: RequirementSet) -> Session:
-    config = pip_index_config(index_url=args.index_url or wanted.index_url).with_options(
+def _session(
+    args: argparse.Namespace, wanted: RequirementSet, settings: Mapping[str, str]
+) -> Session:
+    index_url = args.index_url or wanted.index_url
+    config = pip_index_config(index_url=index_url, settings=settings).with_options(
         extra_index_urls=[*wanted.extra_index_urls, *args.extra_index_url],
         find_links=[*wanted.find_links, *args.find_links],
         no_index=args.no_index,
@@ -212,12 +221,13 @@ def _lock_json(lock: Pylock, path: Path, platforms: list[Platform]) -> dict[str,
 
 
 def run_lock(args: argparse.Namespace) -> int:
-    wanted = _requirement_set(args, args.packages)
+    settings = pip_settings(command="lock")
+    wanted = _requirement_set(args, args.packages, settings)
     if not wanted.requirements:
         raise UsageError("nothing to lock: give requirements or -r FILE")
     platforms = _platforms(args, args.platform)
     output: Path = args.output
-    with _session(args, wanted) as session:
+    with _session(args, wanted, settings) as session:
         lock, _ = session.lock(
             wanted.requirements, platforms, constraints=wanted.constraints, lock_dir=output.parent
         )
@@ -265,14 +275,16 @@ def run_install(args: argparse.Namespace) -> int:
     platform = parse_platform(args.platform, python=args.python)
     layout = layout_for(platform, args.layout)
     lock_path, packages = _lock_argument(args)
-    wanted = _requirement_set(args, packages)
+    settings = pip_settings(command="install")
+    # pip's configured constraints shape a resolution; a lock is installed as it stands.
+    wanted = _requirement_set(args, packages, {} if lock_path else settings)
     if lock_path is not None and (wanted.requirements or wanted.constraints):
         raise UsageError(
             f"give either a lock ({lock_path}) or requirements and constraints, not both"
         )
     if lock_path is None and not wanted.requirements:
         raise UsageError("nothing to install: give requirements, -r FILE or --lock pylock.toml")
-    with _session(args, wanted) as session:
+    with _session(args, wanted, settings) as session:
         if lock_path is not None:
             lock, lock_dir = read_lock(lock_path), lock_path.parent
         else:
