@@ -38,6 +38,24 @@ def _tree(root: Path) -> list[str]:
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
 
 
+def framework_info(module: str, identifier: str, version: str = "3.0.4") -> dict[str, object]:
+    """A module framework's Info.plist after CPython's iOS framework template (Info.plist.in):
+    a framework bundle, iPhoneOS for device and simulator alike, the wheel's minimum iOS."""
+    return {
+        "CFBundleDevelopmentRegion": "en",
+        "CFBundleExecutable": module,
+        "CFBundleIdentifier": identifier,
+        "CFBundleInfoDictionaryVersion": "6.0",
+        "CFBundleName": module,
+        "CFBundlePackageType": "FMWK",
+        "CFBundleShortVersionString": version,
+        "CFBundleSignature": "????",
+        "CFBundleSupportedPlatforms": ["iPhoneOS"],
+        "CFBundleVersion": "1",
+        "MinimumOSVersion": "13.0",
+    }
+
+
 def _install(url: str, tmp_path: Path, *arguments: str) -> Path:
     """``omniwheel install --json`` from the local index into ``tmp_path/into``; that path."""
     into = tmp_path / "into"
@@ -90,17 +108,9 @@ def test_ios_app_layout_equals_cpython_build_phase(
     )
     assert (app / fwork).read_text() == f"{framework}/markupsafe._speedups\n"
     assert (app / framework / "markupsafe._speedups.origin").read_text() == f"{fwork}\n"
-    assert plistlib.loads((app / framework / "Info.plist").read_bytes()) == {
-        "CFBundleDevelopmentRegion": "en",
-        "CFBundleExecutable": "markupsafe._speedups",
-        "CFBundleIdentifier": "org.example.my-app.markupsafe.-speedups",
-        "CFBundleInfoDictionaryVersion": "6.0",
-        "CFBundlePackageType": "APPL",
-        "CFBundleShortVersionString": "1.0",
-        "CFBundleSupportedPlatforms": ["iPhoneOS"],
-        "CFBundleVersion": "1",
-        "MinimumOSVersion": "13.0",
-    }
+    assert plistlib.loads((app / framework / "Info.plist").read_bytes()) == framework_info(
+        "markupsafe._speedups", "org.example.my-app.markupsafe.-speedups"
+    )
     # The framework binary is the wheel's Mach-O extension module, byte for byte.
     with zipfile.ZipFile(real_wheel("ios-device")) as archive:
         extension = archive.read("markupsafe/_speedups.cpython-313-iphoneos.so")

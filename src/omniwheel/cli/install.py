@@ -22,7 +22,8 @@ from omniwheel.cli.options import add_json, add_python
 from omniwheel.cli.output import console, emit_json, errors, table
 from omniwheel.errors import UsageError
 from omniwheel.install import LAYOUTS, InstallReport, LayoutOptions, layout_for
-from omniwheel.install.run import install_wheels
+from omniwheel.install.images import LinkMode
+from omniwheel.install.run import install_slices, install_wheels
 from omniwheel.platforms import Platform, PythonTarget, parse_platform
 from omniwheel.resolve import (
     IndexStrategy,
@@ -49,6 +50,7 @@ examples:
   omniwheel install jinja2 --platform ios --python 3.13 --into MyApp.app --app-id org.me.app
   omniwheel install -r requirements.txt --platform android --into app/src/main/python
   omniwheel install --lock pylock.toml --platform pyodide-2025.0 --into public/packages
+  omniwheel install numpy --platform ios --platform ios-simulator-x86_64 --into MyProject
 layouts: site-packages (pip --target), ios-app (PEP 730 frameworks), android, pyodide
 (wheels + pyodide-lock.json); the default follows the platform.
 """
@@ -132,7 +134,13 @@ def register(commands: Any) -> None:
     install.add_argument(
         "--lock", type=Path, metavar="PYLOCK", help="install exactly what this pylock.toml selects"
     )
-    install.add_argument("--platform", required=True, metavar="PLATFORM")
+    install.add_argument(
+        "--platform",
+        action="append",
+        required=True,
+        metavar="PLATFORM",
+        help="the target platform; repeat for iOS device + simulator (XCFrameworks)",
+    )
     install.add_argument("--into", type=Path, required=True, metavar="DIR")
     install.add_argument(
         "--layout",
@@ -150,6 +158,13 @@ def register(commands: Any) -> None:
         metavar="VERSION",
         help="the Pyodide release, written into pyodide-lock.json "
         "(required by Pyodide 0.26 and 0.27)",
+    )
+    install.add_argument(
+        "--link-mode",
+        choices=[mode.value for mode in LinkMode],
+        default=LinkMode.COPY.value,
+        help="copy (default) or hardlink files from the cache of unpacked wheels "
+        "(hard links share the cache's files: do not edit them in place)",
     )
     install.set_defaults(run=run_install)
 
@@ -272,8 +287,15 @@ def _lock_argument(args: argparse.Namespace) -> tuple[Path | None, list[str]]:
 
 
 def run_install(args: argparse.Namespace) -> int:
-    platform = parse_platform(args.platform, python=args.python)
-    layout = layout_for(platform, args.layout)
+    platforms = _platforms(args, args.platform)
+    layout = layout_for(platforms[0], args.layout)
+    for platform in platforms[1:]:
+        layout_for(platform, layout.name)
+    if len(platforms) > 1 and layout.name != "ios-app":
+        raise UsageError(
+            f"--platform given {len(platforms)} times: only --layout ios-app installs several "
+            "platforms (iOS device and simulator, as XCFrameworks); give one --platform"
+        )
     lock_path, packages = _lock_argument(args)
     settings = pip_settings(command="install")
     # pip's configured constraints shape a resolution; a lock is installed as it stands.
@@ -290,21 +312,27 @@ def run_install(args: argparse.Namespace) -> int:
         else:
             lock_dir = args.into
             lock, _ = session.lock(
-                wanted.requirements, [platform], constraints=wanted.constraints, lock_dir=lock_dir
+                wanted.requirements, platforms, constraints=wanted.constraints, lock_dir=lock_dir
             )
-        wheels = locked_wheels(lock, platform, lock_dir)
-        sizes = [wheel.size for wheel in wheels]
+        targets = [(platform, locked_wheels(lock, platform, lock_dir)) for platform in platforms]
+        sizes = [wheel.size for _, wheels in targets for wheel in wheels]
         total = None if None in sizes else sum(size or 0 for size in sizes)
+        options = LayoutOptions(
+            args.app_id,
+            args.pyodide_version,
+            LinkMode(args.link_mode),
+            session.cache_dir,
+        )
         with _progress(not args.json, total) as advance:
-            report = install_wheels(
-                wheels,
-                platform,
-                session.downloader,
-                layout,
-                args.into,
-                LayoutOptions(args.app_id, args.pyodide_version),
-                advance,
-            )
+            if len(targets) == 1:
+                platform, wheels = targets[0]
+                report = install_wheels(
+                    wheels, platform, session.downloader, layout, args.into, options, advance
+                )
+            else:
+                report = install_slices(
+                    targets, session.downloader, layout, args.into, options, advance
+                )
     _print_report(report, args.json)
     return 0
 

@@ -103,9 +103,9 @@ def pip_settings(
                         values[key.lower().replace("_", "-").removeprefix("--")] = value
     settings = {key: value for values in sections.values() for key, value in values.items()}
     for key in _VARIABLES:
-        value = environ.get("PIP_" + key.upper().replace("-", "_"))
-        if value:
-            settings[key] = value
+        variable = environ.get("PIP_" + key.upper().replace("-", "_"))
+        if variable:
+            settings[key] = variable
     return settings
 
 
