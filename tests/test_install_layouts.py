@@ -294,3 +294,161 @@ def test_lock_and_requirements_together_are_refused(
     assert main(["install", "--lock", str(lock), "attrs", *common]) == 2
     assert "not both" in capsys.readouterr().err
     assert not (tmp_path / "app").exists()
+
+
+def _files(root: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file's bytes and permission bits, by path relative to ``root``."""
+    return {
+        path: ((root / path).read_bytes(), (root / path).stat().st_mode & 0o7777)
+        for path in _tree(root)
+    }
+
+
+def _speedups(real_wheel: Callable[[str], Path], key: str, suffix: str) -> bytes:
+    with zipfile.ZipFile(real_wheel(key)) as archive:
+        return archive.read(f"markupsafe/_speedups.cpython-313-{suffix}.so")
+
+
+def test_device_and_simulators_become_xcframework_slices(
+    served_index: tuple[str, object],
+    real_wheel: Callable[[str], Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """markupsafe 3.0.4 for iOS device, arm64 and x86_64 simulators: one XCFramework with
+    an ``ios-arm64`` slice and an ``ios-arm64_x86_64-simulator`` slice whose binary is what
+    ``llvm-lipo -create`` makes of the two simulator wheels' modules; Python files once."""
+    lipo = shutil.which("llvm-lipo-14") or shutil.which("llvm-lipo")
+    if lipo is None:
+        pytest.skip("needs llvm-lipo")
+    url, _ = served_index
+    platforms = ["--platform", "ios", "--platform", "ios-simulator"]
+    platforms += ["--platform", "ios-simulator-x86_64", "--python", "3.13"]
+    app = _install(url, tmp_path, "markupsafe", *platforms, "--app-id", "org.example.my_app")
+    report = json.loads(capsys.readouterr().out)
+    module = "markupsafe._speedups"
+    xcframework = f"Frameworks/{module}.xcframework"
+    device = f"{xcframework}/ios-arm64/{module}.framework"
+    simulator = f"{xcframework}/ios-arm64_x86_64-simulator/{module}.framework"
+    fworks = {
+        sdk: f"app_packages/markupsafe/_speedups.cpython-313-{sdk}.fwork"
+        for sdk in ("iphoneos", "iphonesimulator")
+    }
+    assert _tree(app) == sorted(
+        [f"{xcframework}/Info.plist", *fworks.values()]
+        + [f"{slice_}/{name}" for slice_ in (device, simulator) for name in ("Info.plist", module)]
+        + [f"{device}/{module}.origin", f"{simulator}/{module}.origin"]
+        + [f"app_packages/markupsafe/{name}" for name in MARKUPSAFE_FILES]
+        + [f"app_packages/markupsafe-3.0.4.dist-info/{name}" for name in MARKUPSAFE_DIST_INFO]
+    )
+    assert plistlib.loads((app / xcframework / "Info.plist").read_bytes()) == {
+        "AvailableLibraries": [
+            {
+                "BinaryPath": f"{module}.framework/{module}",
+                "LibraryIdentifier": "ios-arm64",
+                "LibraryPath": f"{module}.framework",
+                "SupportedArchitectures": ["arm64"],
+                "SupportedPlatform": "ios",
+            },
+            {
+                "BinaryPath": f"{module}.framework/{module}",
+                "LibraryIdentifier": "ios-arm64_x86_64-simulator",
+                "LibraryPath": f"{module}.framework",
+                "SupportedArchitectures": ["arm64", "x86_64"],
+                "SupportedPlatform": "ios",
+                "SupportedPlatformVariant": "simulator",
+            },
+        ],
+        "CFBundlePackageType": "XFWK",
+        "XCFrameworkFormatVersion": "1.0",
+    }
+    expected_info = framework_info(module, "org.example.my-app.markupsafe.-speedups")
+    for slice_ in (device, simulator):
+        assert plistlib.loads((app / slice_ / "Info.plist").read_bytes()) == expected_info
+    # Xcode embeds the slice's framework as Frameworks/<module>.framework: the .fwork
+    # files of both SDKs point there, and each slice's origin back to its own.
+    for sdk, fwork in fworks.items():
+        assert (app / fwork).read_text() == f"Frameworks/{module}.framework/{module}\n"
+        slice_ = device if sdk == "iphoneos" else simulator
+        assert (app / slice_ / f"{module}.origin").read_text() == f"{fwork}\n"
+    assert (app / device / module).read_bytes() == _speedups(real_wheel, "ios-device", "iphoneos")
+    thin = tmp_path / "thin"
+    thin.mkdir()
+    wheels = {"arm64": real_wheel("ios-simulator"), "x86_64": None}
+    wheels["x86_64"] = next((tmp_path / "cache").rglob("*x86_64_iphonesimulator.whl"))
+    for arch, wheel in wheels.items():
+        with zipfile.ZipFile(wheel) as archive:
+            name = "markupsafe/_speedups.cpython-313-iphonesimulator.so"
+            (thin / arch).write_bytes(archive.read(name))
+    subprocess.run(
+        [lipo, "-create", thin / "arm64", thin / "x86_64", "-output", thin / "fat"], check=True
+    )
+    assert (app / simulator / module).read_bytes() == (thin / "fat").read_bytes()
+    record = (app / "app_packages/markupsafe-3.0.4.dist-info/RECORD").read_text().splitlines()
+    so_rows = [row.split(",")[0] for row in record if ".so," in row]
+    assert so_rows == [
+        "markupsafe/_speedups.cpython-313-iphoneos.so",
+        "markupsafe/_speedups.cpython-313-iphonesimulator.so",
+    ]
+    assert record[-1] == "markupsafe-3.0.4.dist-info/RECORD,,"
+    assert [p["wheel_tag"] for p in report["platforms"]] == [
+        "ios_13_0_arm64_iphoneos",
+        "ios_13_0_arm64_iphonesimulator",
+        "ios_13_0_x86_64_iphonesimulator",
+    ]
+    # Installing again changes nothing; a device-only install replaces the XCFramework.
+    before = _files(app)
+    _install(url, tmp_path, "markupsafe", *platforms, "--app-id", "org.example.my_app")
+    assert _files(app) == before
+    _install(url, tmp_path, "markupsafe", "--platform", "ios", "--python", "3.13")
+    assert not (app / xcframework).exists()
+    assert not (app / fworks["iphonesimulator"]).exists()
+    assert (app / f"Frameworks/{module}.framework/{module}").is_file()
+
+
+def test_platforms_with_different_python_files_are_refused(
+    make_wheel: Callable[..., Path],
+    real_wheel: Callable[[str], Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A device and a simulator wheel whose Python files differ cannot share one app."""
+    wheels = [
+        make_wheel(
+            f"tracker-1.0-cp313-cp313-ios_13_0_arm64_{sdk}.whl",
+            {
+                "tracker/__init__.py": f"SDK = {sdk!r}\n".encode(),
+                f"tracker/_x.cpython-313-{sdk}.so": _speedups(real_wheel, key, sdk),
+            },
+        )
+        for sdk, key in (("iphoneos", "ios-device"), ("iphonesimulator", "ios-simulator"))
+    ]
+    into = tmp_path / "app"
+    command = ["install", *map(str, wheels), "--platform", "ios", "--platform", "ios-simulator"]
+    command += ["--python", "3.13", "--no-index", "--cache-dir", str(tmp_path / "cache")]
+    assert main([*command, "--into", str(into)]) == 1
+    assert capsys.readouterr().err == (
+        "omniwheel: error: app_packages/tracker/__init__.py differs between the platforms' "
+        "wheels; a multi-platform iOS install needs the same Python files for every platform "
+        "(same versions of every project)\n"
+    )
+    assert not into.exists()
+
+
+@pytest.mark.parametrize("layout", ["ios-app", "site-packages"])
+def test_hardlink_install_equals_copy_install(
+    served_index: tuple[str, object], tmp_path: Path, layout: str
+) -> None:
+    """Placing a cached image by hard links gives the same files, bytes and modes as copying
+    it, and as the install that built the image; hard-linked files are the cache's."""
+    url, _ = served_index
+    arguments = ["jinja2", "--platform", "ios", "--python", "3.13", "--layout", layout]
+    trees = {}
+    for run, mode in [("built", "copy"), ("copy", "copy"), ("hardlink", "hardlink")]:
+        into = _install(url, tmp_path, *arguments, "--link-mode", mode)
+        trees[run] = _files(into)
+        links = {(into / path).stat().st_nlink for path in trees[run]}
+        assert links == ({1} if mode == "copy" else {2}), run
+        into.rename(tmp_path / run)
+    assert trees["built"] == trees["copy"] == trees["hardlink"]
+    assert any(path.endswith(".py") for path in trees["copy"])
