@@ -10,13 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from packaging.pylock import Pylock, is_valid_pylock_path
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TransferSpeedColumn,
-)
 
 from omniwheel.cli.options import add_json, add_python
 from omniwheel.cli.output import console, emit_json, errors, table
@@ -265,6 +258,14 @@ def _progress(enabled: bool, total: int | None) -> Iterator[ProgressCallback | N
     if not enabled or not sys.stderr.isatty():
         yield None
         return
+    from rich.progress import (  # a slow import, for terminals only
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TransferSpeedColumn,
+    )
+
     with Progress(
         TextColumn("downloading"),
         BarColumn(),

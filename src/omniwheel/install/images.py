@@ -66,19 +66,24 @@ class ImageCache:
         return final
 
 
-def image_files(image: Path) -> dict[str, Path]:
-    """Every file of an image by its path relative to the image (``/``-separated)."""
-    files: dict[str, Path] = {}
-    pending = [("", image)]
+#: A file to place: an image file's path (a string: thousands are placed per install, and
+#: building ``Path`` objects for them costs more than linking them), or bytes to write.
+Source = str | bytes
+
+
+def image_files(image: Path) -> dict[str, str]:
+    """Every file of an image (its path) by its path relative to the image (``/``-separated)."""
+    files: dict[str, str] = {}
+    pending = [("", str(image))]
     while pending:
         prefix, directory = pending.pop()
         with os.scandir(directory) as entries:
             for entry in entries:
                 relative = prefix + entry.name
                 if entry.is_dir(follow_symlinks=False):
-                    pending.append((relative + "/", Path(entry.path)))
+                    pending.append((relative + "/", entry.path))
                 else:
-                    files[relative] = Path(entry.path)
+                    files[relative] = entry.path
     return files
 
 
@@ -96,25 +101,25 @@ class Placer:
         for parent in sorted(parents):
             (self.into / parent).mkdir(parents=True, exist_ok=True)
 
-    def place(self, files: Mapping[str, Path | bytes]) -> None:
-        """Each file (an image file to copy or link, or bytes to write) at its relative path,
-        its directory already made by ``make_directories``."""
+    def place(self, files: Mapping[str, Source]) -> None:
+        """Each file at its relative path, its directory already made by ``make_directories``."""
+        into = str(self.into)
         for relative, source in files.items():
-            target = self.into / relative
+            target = f"{into}/{relative}"
             try:
                 self._place(source, target)
             except FileExistsError:
-                target.unlink()
+                Path(target).unlink()
                 self._place(source, target)
 
-    def _place(self, source: Path | bytes, target: Path) -> None:
+    def _place(self, source: Source, target: str) -> None:
         if isinstance(source, bytes):
             with _create(target, 0o666) as handle:
                 handle.write(source)
             return
         if self.link:
             try:
-                target.hardlink_to(source)
+                os.link(source, target)
                 return
             except OSError as error:
                 if error.errno not in (errno.EXDEV, errno.EMLINK, errno.EPERM):
@@ -123,14 +128,14 @@ class Placer:
         _copy(source, target)
 
 
-def _create(path: Path, mode: int) -> BinaryIO:
+def _create(path: str, mode: int) -> BinaryIO:
     """A new file opened for writing; ``FileExistsError`` if ``path`` exists."""
     return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode), "wb")
 
 
-def _copy(source: Path, target: Path) -> None:
+def _copy(source: str, target: str) -> None:
     """Copy file contents and permission bits into a new file."""
-    with source.open("rb") as reader, _create(target, 0o600) as writer:
+    with Path(source).open("rb") as reader, _create(target, 0o600) as writer:
         status = os.fstat(reader.fileno())
         os.fchmod(writer.fileno(), status.st_mode & 0o7777)  # the image's bits, whatever umask
         try:

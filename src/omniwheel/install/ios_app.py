@@ -31,7 +31,7 @@ from typing import Any
 from packaging.version import Version
 
 from omniwheel.install.base import InstallError, InstallItem, InstallReport, LayoutOptions
-from omniwheel.install.images import image_files
+from omniwheel.install.images import Source, image_files
 from omniwheel.install.site_packages import (
     SitePackagesLayout,
     image_cache,
@@ -123,7 +123,7 @@ class IOSAppLayout(SitePackagesLayout):
                 shutil.rmtree(bundle, ignore_errors=True)
         remove_installed(packages, name)
 
-    def created(self, files: Sequence[Mapping[str, Path | bytes]]) -> list[str]:
+    def created(self, files: Sequence[Mapping[str, Source]]) -> list[str]:
         frameworks = _settings()["frameworks_dir"] + "/"
         return [
             relative
@@ -187,13 +187,13 @@ def library_identifier(architectures: Sequence[str], simulator: bool) -> str:
     return f"{settings['platform']}-{'_'.join(sorted(architectures))}{variant}"
 
 
-def _assemble(built: Sequence[tuple[Platform, list[dict[str, Path]]]]) -> dict[str, Path | bytes]:
+def _assemble(built: Sequence[tuple[Platform, list[dict[str, str]]]]) -> dict[str, Source]:
     """One app's files from per-platform images: frameworks regrouped into XCFrameworks,
     every other file taken once (RECORD and WHEEL of a project merged across platforms)."""
     frameworks = _settings()["frameworks_dir"] + "/"
-    merged: dict[str, Path | bytes] = {}
+    merged: dict[str, Source] = {}
     # module -> simulator? -> file inside the framework -> [(architecture, image file)]
-    parts: dict[str, dict[bool, dict[str, list[tuple[str, Path]]]]] = defaultdict(
+    parts: dict[str, dict[bool, dict[str, list[tuple[str, str]]]]] = defaultdict(
         lambda: defaultdict(lambda: defaultdict(list))
     )
     for platform, images in built:
@@ -211,14 +211,14 @@ def _assemble(built: Sequence[tuple[Platform, list[dict[str, Path]]]]) -> dict[s
     return merged
 
 
-def _take(merged: dict[str, Path | bytes], relative: str, source: Path) -> None:
+def _take(merged: dict[str, Source], relative: str, source: str) -> None:
     """Add one file; a second, different copy is an error unless it is a RECORD or WHEEL."""
     known = merged.get(relative)
     if known is None or known == source:
         merged[relative] = source
         return
-    old = known if isinstance(known, bytes) else known.read_bytes()
-    new = source.read_bytes()
+    old = known if isinstance(known, bytes) else Path(known).read_bytes()
+    new = Path(source).read_bytes()
     if old == new:
         return
     if relative.endswith(".dist-info/RECORD"):
@@ -243,14 +243,14 @@ def _merge_record(relative: str, old: bytes, new: bytes) -> bytes:
 
 
 def _xcframework(
-    frameworks: str, module: str, by_variant: Mapping[bool, Mapping[str, list[tuple[str, Path]]]]
-) -> dict[str, Path | bytes]:
+    frameworks: str, module: str, by_variant: Mapping[bool, Mapping[str, list[tuple[str, str]]]]
+) -> dict[str, Source]:
     """``Frameworks/<module>.xcframework``: a framework per slice, and its Info.plist."""
     from omniwheel.rewrite.macho_edit import join_macho
 
     settings = _settings()["xcframework"]
     root = f"{frameworks}{module}.xcframework"
-    files: dict[str, Path | bytes] = {}
+    files: dict[str, Source] = {}
     libraries = []
     for simulator, inner_files in sorted(by_variant.items()):
         architectures = sorted(arch for arch, _ in inner_files[module])
@@ -261,11 +261,11 @@ def _xcframework(
             if len(paths) == 1:
                 files[target] = paths[0]
             elif inner == module:
-                files[target] = join_macho([path.read_bytes() for path in paths])
+                files[target] = join_macho([Path(path).read_bytes() for path in paths])
             elif inner == "Info.plist":
-                files[target] = _newest_minimum([path.read_bytes() for path in paths])
+                files[target] = _newest_minimum([Path(path).read_bytes() for path in paths])
             else:
-                contents = {path.read_bytes() for path in paths}
+                contents = {Path(path).read_bytes() for path in paths}
                 if len(contents) > 1:
                     raise InstallError(
                         f"{module}.framework/{inner} differs between the "

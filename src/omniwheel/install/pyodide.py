@@ -100,7 +100,7 @@ class PyodideLayout(Layout):
             for item in items:
                 target = into / item.wheel.filename
                 if item.path.resolve() != target.resolve():
-                    placer.place({item.wheel.filename: item.path})
+                    placer.place({item.wheel.filename: str(item.path)})
                 packages[item.wheel.name] = _entry(item, cache)
         document = {
             "info": lock_info(platform, options.pyodide_version),

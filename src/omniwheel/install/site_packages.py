@@ -23,7 +23,7 @@ from installer.sources import WheelFile
 from packaging.utils import canonicalize_name
 
 from omniwheel.install.base import InstallItem, InstallReport, Layout, LayoutOptions
-from omniwheel.install.images import ImageCache, Placer, image_files, image_key
+from omniwheel.install.images import ImageCache, Placer, Source, image_files, image_key
 from omniwheel.platforms import Platform
 from omniwheel.wheel import Record
 
@@ -175,7 +175,7 @@ class SitePackagesLayout(Layout):
         self,
         into: Path,
         names: Sequence[str],
-        files: Sequence[Mapping[str, Path | bytes]],
+        files: Sequence[Mapping[str, Source]],
         options: LayoutOptions,
     ) -> None:
         """Replace earlier installs of ``names`` by ``files`` (one mapping per wheel)."""
@@ -198,7 +198,7 @@ class SitePackagesLayout(Layout):
         report.created += self.created(files)
         return report
 
-    def created(self, files: Sequence[Mapping[str, Path | bytes]]) -> list[str]:
+    def created(self, files: Sequence[Mapping[str, Source]]) -> list[str]:
         """The placed files that are the layout's own, not the wheels'."""
         return []
 
