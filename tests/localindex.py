@@ -40,14 +40,6 @@ INDEX_WHEELS: tuple[RealWheel, ...] = (
     ),
     realwheels.WHEELS["ios-device"],
     realwheels.WHEELS["ios-simulator"],
-    RealWheel(
-        "markupsafe==3.0.4",
-        "ios_13_0_x86_64_iphonesimulator",
-        "3.13",
-        "cp313",
-        "markupsafe-3.0.4-cp313-cp313-ios_13_0_x86_64_iphonesimulator.whl",
-        "7a83aa6e4805df46fed18e989d3d16f86ef60cb50bbc8d9ce3a6be89165fbf6e",
-    ),
     realwheels.WHEELS["android-arm64"],
     RealWheel(
         "markupsafe==3.0.4",

@@ -324,6 +324,8 @@ def test_device_and_simulators_become_xcframework_slices(
     url, _ = served_index
     platforms = ["--platform", "ios", "--platform", "ios-simulator"]
     platforms += ["--platform", "ios-simulator-x86_64", "--python", "3.13"]
+    # The local index has no x86_64 simulator wheel; find-links adds the real one.
+    platforms += ["--find-links", str(real_wheel("ios-simulator-x86_64"))]
     app = _install(url, tmp_path, "markupsafe", *platforms, "--app-id", "org.example.my_app")
     report = json.loads(capsys.readouterr().out)
     module = "markupsafe._speedups"
@@ -374,9 +376,8 @@ def test_device_and_simulators_become_xcframework_slices(
     assert (app / device / module).read_bytes() == _speedups(real_wheel, "ios-device", "iphoneos")
     thin = tmp_path / "thin"
     thin.mkdir()
-    wheels = {"arm64": real_wheel("ios-simulator"), "x86_64": None}
-    wheels["x86_64"] = next((tmp_path / "cache").rglob("*x86_64_iphonesimulator.whl"))
-    for arch, wheel in wheels.items():
+    wheels = {"arm64": "ios-simulator", "x86_64": "ios-simulator-x86_64"}
+    for arch, wheel in {arch: real_wheel(key) for arch, key in wheels.items()}.items():
         with zipfile.ZipFile(wheel) as archive:
             name = "markupsafe/_speedups.cpython-313-iphonesimulator.so"
             (thin / arch).write_bytes(archive.read(name))

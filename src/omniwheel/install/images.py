@@ -108,8 +108,8 @@ class Placer:
             target = f"{into}/{relative}"
             try:
                 self._place(source, target)
-            except FileExistsError:
-                Path(target).unlink()
+            except FileExistsError:  # an earlier install's file, or a link into the cache
+                Path(target).unlink(missing_ok=True)
                 self._place(source, target)
 
     def _place(self, source: Source, target: str) -> None:
@@ -134,21 +134,27 @@ def _create(path: str, mode: int) -> BinaryIO:
 
 
 def _copy(source: str, target: str) -> None:
-    """Copy file contents and permission bits into a new file."""
-    with Path(source).open("rb") as reader, _create(target, 0o600) as writer:
-        status = os.fstat(reader.fileno())
-        os.fchmod(writer.fileno(), status.st_mode & 0o7777)  # the image's bits, whatever umask
+    """Copy file contents and permission bits into a new file (raw descriptors: creating
+    the file costs most, so nothing else per file should)."""
+    source_fd = os.open(source, os.O_RDONLY)
+    try:
+        status = os.fstat(source_fd)
+        target_fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
+            os.fchmod(target_fd, status.st_mode & 0o7777)  # the image's bits, whatever umask
             offset = 0
-            while offset < status.st_size:
-                sent = os.sendfile(
-                    writer.fileno(), reader.fileno(), offset, status.st_size - offset
-                )
-                if sent == 0:
-                    break
-                offset += sent
-        except OSError:  # no sendfile between files here (not Linux): copy through memory
-            reader.seek(0)
-            writer.seek(0)
-            writer.truncate()
-            shutil.copyfileobj(reader, writer)
+            try:
+                while offset < status.st_size:
+                    sent = os.sendfile(target_fd, source_fd, offset, status.st_size - offset)
+                    if sent == 0:
+                        break
+                    offset += sent
+            except OSError:  # no sendfile between files here (not Linux): read and write
+                os.lseek(target_fd, offset, os.SEEK_SET)
+                while chunk := os.pread(source_fd, 1 << 20, offset):
+                    os.write(target_fd, chunk)
+                    offset += len(chunk)
+        finally:
+            os.close(target_fd)
+    finally:
+        os.close(source_fd)

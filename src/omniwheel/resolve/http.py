@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -62,6 +63,30 @@ def _fresh(meta: Mapping[str, Any], now: float) -> bool:
     return match is not None and now - float(meta["stored"]) < int(match.group(1))
 
 
+class _LazyTransport(httpx.BaseTransport):
+    """httpx's default transport, made per scheme on first use: a verifying TLS context
+    loads the CA certificates (50-90 ms at start-up), which a plain-HTTP index never needs."""
+
+    def __init__(self, limits: httpx.Limits) -> None:
+        self._limits = limits
+        self._transports: dict[str, httpx.HTTPTransport] = {}
+        self._lock = threading.Lock()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        scheme = request.url.scheme
+        with self._lock:
+            transport = self._transports.get(scheme)
+            if transport is None:
+                # TLS settings matter only for https; plain http skips loading certificates.
+                transport = httpx.HTTPTransport(verify=scheme != "http", limits=self._limits)
+                self._transports[scheme] = transport
+        return transport.handle_request(request)
+
+    def close(self) -> None:
+        for transport in self._transports.values():
+            transport.close()
+
+
 class HttpClient:
     """One connection pool with a disk cache; thread-safe for concurrent downloads."""
 
@@ -86,7 +111,9 @@ class HttpClient:
             follow_redirects=True,
             timeout=timeout,
             headers={"User-Agent": f"omniwheel/{__version__}"},
-            limits=httpx.Limits(max_connections=16, max_keepalive_connections=16),
+            transport=_LazyTransport(
+                httpx.Limits(max_connections=16, max_keepalive_connections=16)
+            ),
         )
 
     def close(self) -> None:
