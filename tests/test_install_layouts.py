@@ -392,6 +392,10 @@ def test_device_and_simulators_become_xcframework_slices(
         "markupsafe/_speedups.cpython-313-iphonesimulator.so",
     ]
     assert record[-1] == "markupsafe-3.0.4.dist-info/RECORD,,"
+    assert [item["filename"] for item in report["installed"]] == [
+        f"markupsafe-3.0.4-cp313-cp313-ios_13_0_{tag}.whl"
+        for tag in ("arm64_iphoneos", "arm64_iphonesimulator", "x86_64_iphonesimulator")
+    ]
     assert [p["wheel_tag"] for p in report["platforms"]] == [
         "ios_13_0_arm64_iphoneos",
         "ios_13_0_arm64_iphonesimulator",

@@ -153,9 +153,9 @@ class IOSAppLayout(SitePackagesLayout):
             files = _assemble(built)
             names = list(dict.fromkeys(item.wheel.name for _, items in groups for item in items))
             self.place(into, names, [files], options)
-        report = InstallReport(
-            self.name, into, groups[0][0], [item for _, items in groups for item in items]
-        )
+        # A pure wheel serves every platform: report each wheel file once.
+        installed = {item.wheel.filename: item for _, items in groups for item in items}
+        report = InstallReport(self.name, into, groups[0][0], list(installed.values()))
         report.platforms = [platform for platform, _ in groups]
         report.created += self.created([files])
         return report
