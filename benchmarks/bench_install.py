@@ -25,6 +25,7 @@ peers do not.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -131,6 +132,9 @@ def main() -> None:
     parser.add_argument("--work", type=Path, help="keep files here (default: a temp dir)")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per tool (best counts)")
     args = parser.parse_args()
+    # Every tool runs from bytecode, as installed packages do (pip compiles at install
+    # time); an editable checkout under PYTHONDONTWRITEBYTECODE would recompile each run.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     work = args.work or Path(tempfile.mkdtemp(prefix="bench-install-"))
     work.mkdir(parents=True, exist_ok=True)
     wheels = work / "wheels"

@@ -17,9 +17,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from installer import install
-from installer.destinations import SchemeDictionaryDestination
-from installer.sources import WheelFile
 from packaging.utils import canonicalize_name
 
 from omniwheel.install.base import InstallItem, InstallReport, Layout, LayoutOptions
@@ -106,6 +103,11 @@ def _make_parents(names: list[str], data_dir: str, scheme: dict[str, str]) -> No
 
 def install_wheel(item: InstallItem, platform: Platform, target: Path) -> None:
     """Unpack one wheel into ``target`` (purelib and platlib alike), replacing an earlier one."""
+    # Imported here: installs from cached images never unpack a wheel.
+    from installer import install
+    from installer.destinations import SchemeDictionaryDestination
+    from installer.sources import WheelFile
+
     target.mkdir(parents=True, exist_ok=True)
     remove_installed(target, item.wheel.name)
     scheme = _scheme(target, item.wheel.name)
