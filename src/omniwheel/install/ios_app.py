@@ -142,11 +142,11 @@ class IOSAppLayout(SitePackagesLayout):
         same for every platform), every module's frameworks as an XCFramework."""
         for platform, _ in groups:
             self.check_platform(platform)
-        with image_cache(options) as images:
+        with image_cache(options) as cache:
             built = [
                 (
                     platform,
-                    [image_files(image) for image in self.images(images, items, platform, options)],
+                    [image_files(image) for image in self.images(cache, items, platform, options)],
                 )
                 for platform, items in groups
             ]
