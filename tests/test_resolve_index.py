@@ -139,6 +139,16 @@ def test_cache_revalidates_then_works_offline(
         with pytest.raises(FetchError, match="--offline"):
             http.get_page(f"{url}attrs/", "application/vnd.pypi.simple.v1+json")
     assert len(log.lines) == before + 1
+    # Page entries are written without fsync: a body a crash left torn is never served.
+    (body,) = (tmp_path / "http").glob("*.body")
+    body.write_bytes(first.body[:10])
+    with HttpClient(tmp_path, offline=True) as http, pytest.raises(FetchError, match="--offline"):
+        http.get_page(page, "application/vnd.pypi.simple.v1+json")
+    with HttpClient(tmp_path) as http:
+        fetched = http.get_page(page, "application/vnd.pypi.simple.v1+json")
+    assert fetched is not None and fetched.body == first.body
+    assert log.lines[before + 1 :] == [("GET", "/simple/jinja2/", None)]
+    assert body.read_bytes() == first.body
 
 
 def test_metadata_by_range_requests(served_index: tuple[str, object], tmp_path: Path) -> None:

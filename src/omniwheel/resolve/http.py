@@ -55,6 +55,25 @@ def _key(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _read_meta(path: Path) -> dict[str, Any] | None:
+    """A cached page's metadata; ``None`` (a miss) if a crash left it unreadable: page
+    entries are written without fsync."""
+    try:
+        meta = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
+def _read_body(path: Path, meta: Mapping[str, Any]) -> bytes | None:
+    """A cached page body, if it is there and its sha256 is the one its metadata records."""
+    try:
+        body = path.read_bytes()
+    except OSError:
+        return None
+    return body if hashlib.sha256(body).hexdigest() == meta.get("sha256") else None
+
+
 def _fresh(meta: Mapping[str, Any], now: float) -> bool:
     control = str(meta.get("cache-control") or "")
     if "no-cache" in control.lower():
@@ -154,14 +173,16 @@ class HttpClient:
         key = _key(f"{accept}\n{url}")
         meta_path = self._pages / f"{key}.json"
         body_path = self._pages / f"{key}.body"
-        meta: dict[str, Any] | None = None
-        if meta_path.is_file() and body_path.is_file():
-            meta = json.loads(meta_path.read_text())
+        meta = _read_meta(meta_path) if meta_path.is_file() else None
+        body = b""
+        if meta is not None and meta.get("status") != 404:
+            cached = _read_body(body_path, meta)
+            meta, body = (None, b"") if cached is None else (meta, cached)
         now = time.time()
         if meta is not None and (self.offline or _fresh(meta, now)):
             if meta.get("status") == 404:
                 return None
-            return Page(body_path.read_bytes(), meta["content-type"], meta["url"])
+            return Page(body, meta["content-type"], meta["url"])
         headers = {"Accept": accept}
         if meta is not None and meta.get("status") != 404:
             if meta.get("etag"):
@@ -171,20 +192,24 @@ class HttpClient:
         response = self._request("GET", url, headers)
         if response.status_code == 304 and meta is not None:
             meta["stored"] = now
-            write_atomic(meta_path, json.dumps(meta).encode())
-            return Page(body_path.read_bytes(), meta["content-type"], meta["url"])
+            write_atomic(meta_path, json.dumps(meta).encode(), durable=False)
+            return Page(body, meta["content-type"], meta["url"])
         if response.status_code == 404:
-            self._remember(meta_path, response, now, url)
+            self._remember(meta_path, response, now, url, b"")
             return None
         if response.status_code != 200:
             raise FetchError(f"{url} answered HTTP {response.status_code}; expected 200")
         page = Page(response.content, response.headers.get("content-type", ""), str(response.url))
         if "no-store" not in response.headers.get("cache-control", "").lower():
-            write_atomic(body_path, page.body)
-            self._remember(meta_path, response, now, page.url)
+            write_atomic(body_path, page.body, durable=False)
+            self._remember(meta_path, response, now, page.url, page.body)
         return page
 
-    def _remember(self, meta_path: Path, response: httpx.Response, now: float, url: str) -> None:
+    def _remember(
+        self, meta_path: Path, response: httpx.Response, now: float, url: str, body: bytes
+    ) -> None:
+        """Cache a response's metadata, with the body's sha256 (entries are written without
+        fsync: a body a crash left torn must not be served)."""
         meta = {
             "url": url,
             "status": response.status_code,
@@ -193,8 +218,9 @@ class HttpClient:
             "last-modified": response.headers.get("last-modified"),
             "cache-control": response.headers.get("cache-control"),
             "stored": now,
+            "sha256": hashlib.sha256(body).hexdigest(),
         }
-        write_atomic(meta_path, json.dumps(meta).encode())
+        write_atomic(meta_path, json.dumps(meta).encode(), durable=False)
 
     def get_range(
         self, url: str, start: int, end: int | None, filename: str, sha256: str | None
