@@ -457,3 +457,22 @@ def test_hardlink_install_equals_copy_install(
         into.rename(tmp_path / run)
     assert trees["built"] == trees["copy"] == trees["hardlink"]
     assert any(path.endswith(".py") for path in trees["copy"])
+
+
+def test_several_platforms_need_the_ios_app_layout(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Only the ios-app layout assembles several platforms (XCFrameworks); refused first."""
+    into = tmp_path / "app"
+    common = ["attrs", "--into", str(into), "--no-index"]
+    assert main(["install", *common, "--platform", "android", "--platform", "android-x86_64"]) == 2
+    assert capsys.readouterr().err == (
+        "omniwheel: error: --platform given 2 times: only --layout ios-app installs several "
+        "platforms (iOS device and simulator, as XCFrameworks); give one --platform\n"
+    )
+    assert main(["install", *common, "--platform", "ios", "--platform", "android"]) == 2
+    assert capsys.readouterr().err == (
+        "omniwheel: error: layout ios-app is for ios targets, not android; "
+        "choose another --layout\n"
+    )
+    assert not into.exists()
