@@ -43,6 +43,8 @@ from omniwheel.platforms import Platform, parse_platform, supported_tags
 from omniwheel.platforms.data import format_version
 from omniwheel.wheel import Record, WheelFilename
 
+_PLACERS = 8
+
 
 @cache
 def _settings() -> dict[str, Any]:
@@ -152,7 +154,10 @@ class IOSAppLayout(SitePackagesLayout):
             ]
             files = _assemble(built)
             names = list(dict.fromkeys(item.wheel.name for _, items in groups for item in items))
-            self.place(into, names, [files], options)
+            # Placed in a few groups, several at once, as single-platform installs are.
+            items = list(files.items())
+            groups_of_files = [dict(items[start::_PLACERS]) for start in range(_PLACERS)]
+            self.place(into, names, groups_of_files, options)
         # A pure wheel serves every platform: report each wheel file once.
         installed = {item.wheel.filename: item for _, items in groups for item in items}
         report = InstallReport(self.name, into, groups[0][0], list(installed.values()))
