@@ -6,6 +6,7 @@ import json
 import plistlib
 import shutil
 import subprocess
+import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -476,3 +477,24 @@ def test_several_platforms_need_the_ios_app_layout(
         "choose another --layout\n"
     )
     assert not into.exists()
+
+
+def test_hardlink_across_devices_falls_back_to_copies(
+    served_index: tuple[str, object], tmp_path: Path
+) -> None:
+    """With the cache on another file system (tmpfs), hard links cannot be made: the
+    install copies instead, with the same result."""
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or shm.stat().st_dev == tmp_path.stat().st_dev:
+        pytest.skip("needs /dev/shm on another device than the temporary directory")
+    url, _ = served_index
+    trees = {}
+    with tempfile.TemporaryDirectory(dir=shm) as cache:
+        for mode in ("copy", "hardlink"):
+            into = tmp_path / mode
+            command = ["install", "jinja2", "--platform", "ios", "--python", "3.13"]
+            command += ["--index-url", url, "--cache-dir", cache, "--into", str(into)]
+            assert main([*command, "--link-mode", mode, "--json"]) == 0
+            trees[mode] = _files(into)
+            assert {(into / path).stat().st_nlink for path in trees[mode]} == {1}
+    assert trees["copy"] == trees["hardlink"]
