@@ -5,13 +5,17 @@
 Builds a local index (PEP 503 + PEP 691, served on 127.0.0.1) of the real wheels
 ``pip download`` picks for each target, then times, in this run, each tool
 installing the same requirement set for the same target from it, warm cache
-(each tool runs once untimed to fill its own cache, then once timed into a fresh
-directory):
+(each tool runs once untimed to fill its own cache, then ``--repeat`` times into a
+fresh directory; the best time counts, as the machine may be busy):
 
 * ``omniwheel install --layout site-packages`` and with the target's own layout
-  (``ios-app`` frameworks, ``pyodide`` wheels + pyodide-lock.json);
+  (``ios-app`` frameworks, ``pyodide`` wheels + pyodide-lock.json), each with
+  ``--link-mode copy`` and ``hardlink``;
 * ``pip install --target --platform … --only-binary :all: --no-compile``;
-* ``uv pip install --target --python-platform …``.
+* ``uv pip install --target --python-platform …`` (its default link mode, and
+  ``--link-mode hardlink``).
+
+Ratios are printed against pip and against uv.
 
 Pyodide is timed at ABI 2025_0 because uv has no 2026 ABI value. omniwheel
 also checks every wheel's binaries for the target before installing, which the
@@ -21,6 +25,7 @@ peers do not.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -109,20 +114,27 @@ def _download(requirements: Path, pip_target: list[str], into: Path) -> None:
     )
 
 
-def _time(name: str, command: list[str], into: Path) -> float:
-    """One warm-up run (fills the tool's cache), then one timed run into a fresh directory."""
-    for attempt in ("warm", "timed"):
+def _time(name: str, command: list[str], into: Path, repeat: int) -> float:
+    """One warm-up run (fills the tool's cache), then the best of ``repeat`` timed runs,
+    each into a fresh directory."""
+    times = []
+    for attempt in range(repeat + 1):
         shutil.rmtree(into, ignore_errors=True)
         seconds, _, status = measure(command)
         if status != 0:
-            raise SystemExit(f"{name} failed ({attempt}): {' '.join(command)}")
-    return seconds
+            raise SystemExit(f"{name} failed (run {attempt}): {' '.join(command)}")
+        times.append(seconds)
+    return min(times[1:])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--work", type=Path, help="keep files here (default: a temp dir)")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per tool (best counts)")
     args = parser.parse_args()
+    # Every tool runs from bytecode, as installed packages do (pip compiles at install
+    # time); an editable checkout under PYTHONDONTWRITEBYTECODE would recompile each run.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     work = args.work or Path(tempfile.mkdtemp(prefix="bench-install-"))
     work.mkdir(parents=True, exist_ok=True)
     wheels = work / "wheels"
@@ -152,55 +164,51 @@ def main() -> None:
                 "--into",
                 str(into),
             ]
-            times = {
-                "omniwheel site-packages": _time(
-                    "omniwheel", [*omniwheel, "--layout", "site-packages"], into
-                ),
-                f"omniwheel {target['layout']}": _time("omniwheel", omniwheel, into),
-                "pip --target": _time(
-                    "pip",
-                    [
-                        sys.executable,
-                        "-m",
-                        "pip",
-                        "--isolated",
-                        "install",
-                        "-q",
-                        *common,
-                        "--target",
-                        str(into),
-                        "--only-binary",
-                        ":all:",
-                        "--no-compile",
-                        "--python-version",
-                        "3.13",
-                        "--implementation",
-                        "cp",
-                        *target["pip"],
-                        "--cache-dir",
-                        str(work / "cache-pip"),
-                    ],
-                    into,
-                ),
-                "uv pip --target": _time(
-                    "uv",
-                    localindex.uv_install_command(
-                        *common,
-                        target=into,
-                        triple=target["uv"],
-                        python="3.13",
-                        cache=work / "cache-uv",
-                    ),
-                    into,
-                ),
+            pip = [
+                sys.executable,
+                "-m",
+                "pip",
+                "--isolated",
+                "install",
+                "-q",
+                *common,
+                "--target",
+                str(into),
+                "--only-binary",
+                ":all:",
+                "--no-compile",
+                "--python-version",
+                "3.13",
+                "--implementation",
+                "cp",
+                *target["pip"],
+                "--cache-dir",
+                str(work / "cache-pip"),
+            ]
+            uv = localindex.uv_install_command(
+                *common, target=into, triple=target["uv"], python="3.13", cache=work / "cache-uv"
+            )
+            commands = {
+                f"omniwheel {layout} {mode}": [*omniwheel, "--layout", layout, "--link-mode", mode]
+                for layout in ("site-packages", target["layout"])
+                for mode in ("copy", "hardlink")
             }
-            base = times["omniwheel site-packages"]
+            commands["pip --target"] = pip
+            commands["uv pip --target"] = uv
+            commands["uv pip --target hardlink"] = [*uv, "--link-mode", "hardlink"]
+            times = {
+                tool: _time(tool, command, into, args.repeat) for tool, command in commands.items()
+            }
             print(
                 f"{name}: {len(wheel_files)} wheels in the index, {requirements.name} "
-                f"({len(PURE) + len(target['extra'])} requirements)"
+                f"({len(PURE) + len(target['extra'])} requirements), best of {args.repeat}"
             )
+            pip_time, uv_time = times["pip --target"], times["uv pip --target"]
             for tool, seconds in times.items():
-                print(f"  {tool:26s} {seconds:6.2f} s  ({seconds / base:5.2f}x omniwheel)")
+                print(
+                    f"  {tool:34s} {seconds:6.2f} s   pip/this {pip_time / seconds:5.2f}x"
+                    f"   uv/this {uv_time / seconds:5.2f}x"
+                )
     if args.work is None:
         shutil.rmtree(work)
 

@@ -46,6 +46,14 @@ WHEELS: dict[str, RealWheel] = {
         "markupsafe-3.0.4-cp313-cp313-ios_13_0_arm64_iphonesimulator.whl",
         "5066b244f576f91afc8ee3ba029a89f99d39c79b1853fe9d39bea9f0afbec148",
     ),
+    "ios-simulator-x86_64": RealWheel(
+        "markupsafe==3.0.4",
+        "ios_13_0_x86_64_iphonesimulator",
+        "3.13",
+        "cp313",
+        "markupsafe-3.0.4-cp313-cp313-ios_13_0_x86_64_iphonesimulator.whl",
+        "7a83aa6e4805df46fed18e989d3d16f86ef60cb50bbc8d9ce3a6be89165fbf6e",
+    ),
     "android-arm64": RealWheel(
         "markupsafe==3.0.4",
         "android_24_arm64_v8a",

@@ -6,6 +6,7 @@ import json
 import plistlib
 import shutil
 import subprocess
+import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -36,6 +37,24 @@ MARKUPSAFE_DIST_INFO = [
 
 def _tree(root: Path) -> list[str]:
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+
+def framework_info(module: str, identifier: str, version: str = "3.0.4") -> dict[str, object]:
+    """A module framework's Info.plist after CPython's iOS framework template (Info.plist.in):
+    a framework bundle, iPhoneOS for device and simulator alike, the wheel's minimum iOS."""
+    return {
+        "CFBundleDevelopmentRegion": "en",
+        "CFBundleExecutable": module,
+        "CFBundleIdentifier": identifier,
+        "CFBundleInfoDictionaryVersion": "6.0",
+        "CFBundleName": module,
+        "CFBundlePackageType": "FMWK",
+        "CFBundleShortVersionString": version,
+        "CFBundleSignature": "????",
+        "CFBundleSupportedPlatforms": ["iPhoneOS"],
+        "CFBundleVersion": "1",
+        "MinimumOSVersion": "13.0",
+    }
 
 
 def _install(url: str, tmp_path: Path, *arguments: str) -> Path:
@@ -90,17 +109,9 @@ def test_ios_app_layout_equals_cpython_build_phase(
     )
     assert (app / fwork).read_text() == f"{framework}/markupsafe._speedups\n"
     assert (app / framework / "markupsafe._speedups.origin").read_text() == f"{fwork}\n"
-    assert plistlib.loads((app / framework / "Info.plist").read_bytes()) == {
-        "CFBundleDevelopmentRegion": "en",
-        "CFBundleExecutable": "markupsafe._speedups",
-        "CFBundleIdentifier": "org.example.my-app.markupsafe.-speedups",
-        "CFBundleInfoDictionaryVersion": "6.0",
-        "CFBundlePackageType": "APPL",
-        "CFBundleShortVersionString": "1.0",
-        "CFBundleSupportedPlatforms": ["iPhoneOS"],
-        "CFBundleVersion": "1",
-        "MinimumOSVersion": "13.0",
-    }
+    assert plistlib.loads((app / framework / "Info.plist").read_bytes()) == framework_info(
+        "markupsafe._speedups", "org.example.my-app.markupsafe.-speedups"
+    )
     # The framework binary is the wheel's Mach-O extension module, byte for byte.
     with zipfile.ZipFile(real_wheel("ios-device")) as archive:
         extension = archive.read("markupsafe/_speedups.cpython-313-iphoneos.so")
@@ -284,3 +295,206 @@ def test_lock_and_requirements_together_are_refused(
     assert main(["install", "--lock", str(lock), "attrs", *common]) == 2
     assert "not both" in capsys.readouterr().err
     assert not (tmp_path / "app").exists()
+
+
+def _files(root: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file's bytes and permission bits, by path relative to ``root``."""
+    return {
+        path: ((root / path).read_bytes(), (root / path).stat().st_mode & 0o7777)
+        for path in _tree(root)
+    }
+
+
+def _speedups(real_wheel: Callable[[str], Path], key: str, suffix: str) -> bytes:
+    with zipfile.ZipFile(real_wheel(key)) as archive:
+        return archive.read(f"markupsafe/_speedups.cpython-313-{suffix}.so")
+
+
+def test_device_and_simulators_become_xcframework_slices(
+    served_index: tuple[str, object],
+    real_wheel: Callable[[str], Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """markupsafe 3.0.4 for iOS device, arm64 and x86_64 simulators: one XCFramework with
+    an ``ios-arm64`` slice and an ``ios-arm64_x86_64-simulator`` slice whose binary is what
+    ``llvm-lipo -create`` makes of the two simulator wheels' modules; Python files once."""
+    lipo = shutil.which("llvm-lipo-14") or shutil.which("llvm-lipo")
+    if lipo is None:
+        pytest.skip("needs llvm-lipo")
+    url, _ = served_index
+    platforms = ["--platform", "ios", "--platform", "ios-simulator"]
+    platforms += ["--platform", "ios-simulator-x86_64", "--python", "3.13"]
+    # The local index has no x86_64 simulator wheel; find-links adds the real one.
+    platforms += ["--find-links", str(real_wheel("ios-simulator-x86_64"))]
+    app = _install(url, tmp_path, "markupsafe", *platforms, "--app-id", "org.example.my_app")
+    report = json.loads(capsys.readouterr().out)
+    module = "markupsafe._speedups"
+    xcframework = f"Frameworks/{module}.xcframework"
+    device = f"{xcframework}/ios-arm64/{module}.framework"
+    simulator = f"{xcframework}/ios-arm64_x86_64-simulator/{module}.framework"
+    fworks = {
+        sdk: f"app_packages/markupsafe/_speedups.cpython-313-{sdk}.fwork"
+        for sdk in ("iphoneos", "iphonesimulator")
+    }
+    assert _tree(app) == sorted(
+        [f"{xcframework}/Info.plist", *fworks.values()]
+        + [f"{slice_}/{name}" for slice_ in (device, simulator) for name in ("Info.plist", module)]
+        + [f"{device}/{module}.origin", f"{simulator}/{module}.origin"]
+        + [f"app_packages/markupsafe/{name}" for name in MARKUPSAFE_FILES]
+        + [f"app_packages/markupsafe-3.0.4.dist-info/{name}" for name in MARKUPSAFE_DIST_INFO]
+    )
+    assert plistlib.loads((app / xcframework / "Info.plist").read_bytes()) == {
+        "AvailableLibraries": [
+            {
+                "BinaryPath": f"{module}.framework/{module}",
+                "LibraryIdentifier": "ios-arm64",
+                "LibraryPath": f"{module}.framework",
+                "SupportedArchitectures": ["arm64"],
+                "SupportedPlatform": "ios",
+            },
+            {
+                "BinaryPath": f"{module}.framework/{module}",
+                "LibraryIdentifier": "ios-arm64_x86_64-simulator",
+                "LibraryPath": f"{module}.framework",
+                "SupportedArchitectures": ["arm64", "x86_64"],
+                "SupportedPlatform": "ios",
+                "SupportedPlatformVariant": "simulator",
+            },
+        ],
+        "CFBundlePackageType": "XFWK",
+        "XCFrameworkFormatVersion": "1.0",
+    }
+    expected_info = framework_info(module, "org.example.my-app.markupsafe.-speedups")
+    for slice_ in (device, simulator):
+        assert plistlib.loads((app / slice_ / "Info.plist").read_bytes()) == expected_info
+    # Xcode embeds the slice's framework as Frameworks/<module>.framework: the .fwork
+    # files of both SDKs point there, and each slice's origin back to its own.
+    for sdk, fwork in fworks.items():
+        assert (app / fwork).read_text() == f"Frameworks/{module}.framework/{module}\n"
+        slice_ = device if sdk == "iphoneos" else simulator
+        assert (app / slice_ / f"{module}.origin").read_text() == f"{fwork}\n"
+    assert (app / device / module).read_bytes() == _speedups(real_wheel, "ios-device", "iphoneos")
+    thin = tmp_path / "thin"
+    thin.mkdir()
+    wheels = {"arm64": "ios-simulator", "x86_64": "ios-simulator-x86_64"}
+    for arch, wheel in {arch: real_wheel(key) for arch, key in wheels.items()}.items():
+        with zipfile.ZipFile(wheel) as archive:
+            name = "markupsafe/_speedups.cpython-313-iphonesimulator.so"
+            (thin / arch).write_bytes(archive.read(name))
+    subprocess.run(
+        [lipo, "-create", thin / "arm64", thin / "x86_64", "-output", thin / "fat"], check=True
+    )
+    assert (app / simulator / module).read_bytes() == (thin / "fat").read_bytes()
+    record = (app / "app_packages/markupsafe-3.0.4.dist-info/RECORD").read_text().splitlines()
+    so_rows = [row.split(",")[0] for row in record if ".so," in row]
+    assert so_rows == [
+        "markupsafe/_speedups.cpython-313-iphoneos.so",
+        "markupsafe/_speedups.cpython-313-iphonesimulator.so",
+    ]
+    assert record[-1] == "markupsafe-3.0.4.dist-info/RECORD,,"
+    assert [item["filename"] for item in report["installed"]] == [
+        f"markupsafe-3.0.4-cp313-cp313-ios_13_0_{tag}.whl"
+        for tag in ("arm64_iphoneos", "arm64_iphonesimulator", "x86_64_iphonesimulator")
+    ]
+    assert [p["wheel_tag"] for p in report["platforms"]] == [
+        "ios_13_0_arm64_iphoneos",
+        "ios_13_0_arm64_iphonesimulator",
+        "ios_13_0_x86_64_iphonesimulator",
+    ]
+    # Installing again changes nothing; a device-only install replaces the XCFramework.
+    before = _files(app)
+    _install(url, tmp_path, "markupsafe", *platforms, "--app-id", "org.example.my_app")
+    assert _files(app) == before
+    _install(url, tmp_path, "markupsafe", "--platform", "ios", "--python", "3.13")
+    assert not (app / xcframework).exists()
+    assert not (app / fworks["iphonesimulator"]).exists()
+    assert (app / f"Frameworks/{module}.framework/{module}").is_file()
+
+
+def test_platforms_with_different_python_files_are_refused(
+    make_wheel: Callable[..., Path],
+    real_wheel: Callable[[str], Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A device and a simulator wheel whose Python files differ cannot share one app."""
+    wheels = [
+        make_wheel(
+            f"tracker-1.0-cp313-cp313-ios_13_0_arm64_{sdk}.whl",
+            {
+                "tracker/__init__.py": f"SDK = {sdk!r}\n".encode(),
+                f"tracker/_x.cpython-313-{sdk}.so": _speedups(real_wheel, key, sdk),
+            },
+        )
+        for sdk, key in (("iphoneos", "ios-device"), ("iphonesimulator", "ios-simulator"))
+    ]
+    into = tmp_path / "app"
+    command = ["install", *map(str, wheels), "--platform", "ios", "--platform", "ios-simulator"]
+    command += ["--python", "3.13", "--no-index", "--cache-dir", str(tmp_path / "cache")]
+    assert main([*command, "--into", str(into)]) == 1
+    assert capsys.readouterr().err == (
+        "omniwheel: error: app_packages/tracker/__init__.py differs between the platforms' "
+        "wheels; a multi-platform iOS install needs the same Python files for every platform "
+        "(same versions of every project)\n"
+    )
+    assert not into.exists()
+
+
+@pytest.mark.parametrize("layout", ["ios-app", "site-packages"])
+def test_hardlink_install_equals_copy_install(
+    served_index: tuple[str, object], tmp_path: Path, layout: str
+) -> None:
+    """Placing a cached image by hard links gives the same files, bytes and modes as copying
+    it, and as the install that built the image; hard-linked files are the cache's."""
+    url, _ = served_index
+    arguments = ["jinja2", "--platform", "ios", "--python", "3.13", "--layout", layout]
+    trees = {}
+    for run, mode in [("built", "copy"), ("copy", "copy"), ("hardlink", "hardlink")]:
+        into = _install(url, tmp_path, *arguments, "--link-mode", mode)
+        trees[run] = _files(into)
+        links = {(into / path).stat().st_nlink for path in trees[run]}
+        assert links == ({1} if mode == "copy" else {2}), run
+        into.rename(tmp_path / run)
+    assert trees["built"] == trees["copy"] == trees["hardlink"]
+    assert any(path.endswith(".py") for path in trees["copy"])
+
+
+def test_several_platforms_need_the_ios_app_layout(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Only the ios-app layout assembles several platforms (XCFrameworks); refused first."""
+    into = tmp_path / "app"
+    common = ["attrs", "--into", str(into), "--no-index"]
+    assert main(["install", *common, "--platform", "android", "--platform", "android-x86_64"]) == 2
+    assert capsys.readouterr().err == (
+        "omniwheel: error: --platform given 2 times: only --layout ios-app installs several "
+        "platforms (iOS device and simulator, as XCFrameworks); give one --platform\n"
+    )
+    assert main(["install", *common, "--platform", "ios", "--platform", "android"]) == 2
+    assert capsys.readouterr().err == (
+        "omniwheel: error: layout ios-app is for ios targets, not android; "
+        "choose another --layout\n"
+    )
+    assert not into.exists()
+
+
+def test_hardlink_across_devices_falls_back_to_copies(
+    served_index: tuple[str, object], tmp_path: Path
+) -> None:
+    """With the cache on another file system (tmpfs), hard links cannot be made: the
+    install copies instead, with the same result."""
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or shm.stat().st_dev == tmp_path.stat().st_dev:
+        pytest.skip("needs /dev/shm on another device than the temporary directory")
+    url, _ = served_index
+    trees = {}
+    with tempfile.TemporaryDirectory(dir=shm) as cache:
+        for mode in ("copy", "hardlink"):
+            into = tmp_path / mode
+            command = ["install", "jinja2", "--platform", "ios", "--python", "3.13"]
+            command += ["--index-url", url, "--cache-dir", cache, "--into", str(into)]
+            assert main([*command, "--link-mode", mode, "--json"]) == 0
+            trees[mode] = _files(into)
+            assert {(into / path).stat().st_nlink for path in trees[mode]} == {1}
+    assert trees["copy"] == trees["hardlink"]

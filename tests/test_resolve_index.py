@@ -15,6 +15,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 import localindex
+from omniwheel.cli.main import main
 from omniwheel.errors import OmniwheelError
 from omniwheel.platforms import parse_platform
 from omniwheel.resolve import (
@@ -61,7 +62,12 @@ def test_pip_configuration_precedence(tmp_path: Path) -> None:
     config = pip_index_config(
         {**environ, "PIP_INDEX_URL": "http://env.invalid/simple", "PIP_EXTRA_INDEX_URL": ""}
     )
-    assert config.index_urls == ("http://env.invalid/simple",)
+    # pip ignores an empty value: the user file's extra indexes stay.
+    assert config.index_urls == (
+        "http://env.invalid/simple",
+        "http://a.invalid/simple",
+        "http://b.invalid/simple",
+    )
     assert pip_index_config({**environ, "PIP_NO_INDEX": "1"}).index_urls == ()
     devnull = pip_index_config(
         {**environ, "PIP_CONFIG_FILE": os.devnull, "PIP_INDEX_URL": "http://x.invalid/"}
@@ -133,6 +139,16 @@ def test_cache_revalidates_then_works_offline(
         with pytest.raises(FetchError, match="--offline"):
             http.get_page(f"{url}attrs/", "application/vnd.pypi.simple.v1+json")
     assert len(log.lines) == before + 1
+    # Page entries are written without fsync: a body a crash left torn is never served.
+    (body,) = (tmp_path / "http").glob("*.body")
+    body.write_bytes(first.body[:10])
+    with HttpClient(tmp_path, offline=True) as http, pytest.raises(FetchError, match="--offline"):
+        http.get_page(page, "application/vnd.pypi.simple.v1+json")
+    with HttpClient(tmp_path) as http:
+        fetched = http.get_page(page, "application/vnd.pypi.simple.v1+json")
+    assert fetched is not None and fetched.body == first.body
+    assert log.lines[before + 1 :] == [("GET", "/simple/jinja2/", None)]
+    assert body.read_bytes() == first.body
 
 
 def test_metadata_by_range_requests(served_index: tuple[str, object], tmp_path: Path) -> None:
@@ -337,3 +353,77 @@ def test_range_reader_falls_back_when_a_later_range_is_ignored(
     assert [str(r) for r in parsed.requires_dist or []] == ["attrs>=23"]
     ranges = log.ranges()
     assert len(ranges) == 2 and ranges[0] == "bytes=-65536" and not ranges[1].startswith("-")
+
+
+def test_pip_constraint_setting_applies_as_pip_applies_it(
+    served_index: tuple[str, object], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pip.conf's ``constraint`` ([install] over [global], empty values ignored) and
+    ``PIP_CONSTRAINT`` (over both) shape an install exactly as they shape real pip's."""
+    url, _ = served_index
+    impossible = _write(tmp_path / "impossible.txt", "markupsafe<3\n")
+    pinned = _write(tmp_path / "pinned.txt", "markupsafe==3.0.4\njinja2>=3\n")
+    xdg = tmp_path / "xdg"
+    for name in [key for key in os.environ if key.startswith("PIP_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CONFIG_DIRS", str(xdg))
+    cases = [
+        # ([install] constraint, PIP_CONSTRAINT, resolvable?)
+        (str(pinned), None, True),
+        ("", None, False),  # an empty value is ignored: [global]'s constraint holds
+        (str(pinned), str(impossible), False),
+    ]
+    for install_value, variable, resolvable in cases:
+        _write(
+            xdg / "pip" / "pip.conf",
+            f"[global]\nconstraint = {impossible}\n[install]\nconstraint = {install_value}\n",
+        )
+        if variable is None:
+            monkeypatch.delenv("PIP_CONSTRAINT", raising=False)
+        else:
+            monkeypatch.setenv("PIP_CONSTRAINT", variable)
+        pip = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--dry-run",
+                "--target",
+                str(tmp_path / "pip-target"),
+                "--only-binary",
+                ":all:",
+                "--platform",
+                "ios_13_0_arm64_iphoneos",
+                "--python-version",
+                "3.13",
+                "--index-url",
+                url,
+                "jinja2",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        ours = main(
+            [
+                "install",
+                "jinja2",
+                "--platform",
+                "ios",
+                "--python",
+                "3.13",
+                "--index-url",
+                url,
+                "--cache-dir",
+                str(tmp_path / "cache"),
+                "--into",
+                str(tmp_path / "app"),
+                "--json",
+            ]
+        )
+        case = (install_value, variable)
+        assert (pip.returncode == 0) is resolvable, (case, pip.stderr[-500:])
+        assert (ours == 0) is resolvable, case

@@ -20,7 +20,7 @@ from omniwheel.audit import check_wheel
 from omniwheel.binaries.macho import parse_macho
 from omniwheel.platforms import parse_platform
 from omniwheel.rewrite.codesign import sign_adhoc, verify_page_hashes
-from omniwheel.rewrite.macho_edit import MachOChanges, MachOEditError, edit_macho
+from omniwheel.rewrite.macho_edit import MachOChanges, MachOEditError, edit_macho, join_macho
 from omniwheel.rewrite.repair import repair_wheel
 from omniwheel.wheel import Wheel
 from toolrun import run
@@ -167,6 +167,22 @@ def test_universal_file_is_edited_slice_by_slice(built: Built, tmp_path: Path) -
     # The new signature is as long as the old, so the slices stay where lipo put them.
     original = parse_macho(built["universal"].read_bytes())
     assert [p.offset for p in macho.slices] == [p.offset for p in original.slices]
+
+
+def test_join_is_llvm_lipo_create_byte_for_byte(built: Built) -> None:
+    """Thin files joined as llvm-lipo-14 -create joins them (x86_64 first, arm64 last, each
+    at its segments' alignment), whatever order they are given in."""
+    arm64 = built["macos/ext"].read_bytes()
+    x86_64 = (built["macos/dir"].parent / "ext-x86_64.so").read_bytes()
+    expected = built["universal"].read_bytes()
+    assert join_macho([arm64, x86_64]) == expected
+    assert join_macho([x86_64, arm64]) == expected
+    with pytest.raises(
+        MachOEditError, match=r"two files of one architecture.*\['arm64', 'arm64'\]"
+    ):
+        join_macho([arm64, arm64])
+    with pytest.raises(MachOEditError, match="cannot join universal files"):
+        join_macho([expected])
 
 
 def test_no_room_for_longer_names_is_refused(built: Built) -> None:

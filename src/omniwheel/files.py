@@ -13,11 +13,14 @@ from typing import BinaryIO
 
 
 @contextmanager
-def atomic_output(path: Path, mode: int = 0o644) -> Iterator[BinaryIO]:
+def atomic_output(path: Path, mode: int = 0o644, *, durable: bool = True) -> Iterator[BinaryIO]:
     """Yield a temporary file beside ``path``; on success fsync it and rename it into place.
 
     On any error the temporary file is removed and ``path`` is untouched, so an
     interrupted rewrite can never leave a half-written wheel where a good one was.
+    ``durable=False`` skips the fsyncs, for caches whose entries can be fetched again
+    (readers must then treat an unreadable entry as missing): each fsync costs
+    milliseconds, and an index page is cached on every resolve.
     """
     directory = path.parent
     descriptor, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
@@ -27,11 +30,14 @@ def atomic_output(path: Path, mode: int = 0o644) -> Iterator[BinaryIO]:
             yield handle
             handle.flush()
             os.fchmod(handle.fileno(), mode)
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         temporary.replace(path)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+    if not durable:
+        return
     directory_fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(directory_fd)
@@ -39,10 +45,10 @@ def atomic_output(path: Path, mode: int = 0o644) -> Iterator[BinaryIO]:
         os.close(directory_fd)
 
 
-def write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
     """``data`` into ``path`` (its directory created) through ``atomic_output``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_output(path) as handle:
+    with atomic_output(path, durable=durable) as handle:
         handle.write(data)
 
 

@@ -4,32 +4,28 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from packaging.pylock import Pylock, is_valid_pylock_path
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TransferSpeedColumn,
-)
 
 from omniwheel.cli.options import add_json, add_python
 from omniwheel.cli.output import console, emit_json, errors, table
 from omniwheel.errors import UsageError
 from omniwheel.install import LAYOUTS, InstallReport, LayoutOptions, layout_for
-from omniwheel.install.run import install_wheels
+from omniwheel.install.images import LinkMode
+from omniwheel.install.run import install_slices, install_wheels
 from omniwheel.platforms import Platform, PythonTarget, parse_platform
 from omniwheel.resolve import (
     IndexStrategy,
     RequirementSet,
     Session,
     locked_wheels,
+    pip_constraints,
     pip_index_config,
+    pip_settings,
     read_lock,
     read_requirements,
     write_lock,
@@ -47,6 +43,7 @@ examples:
   omniwheel install jinja2 --platform ios --python 3.13 --into MyApp.app --app-id org.me.app
   omniwheel install -r requirements.txt --platform android --into app/src/main/python
   omniwheel install --lock pylock.toml --platform pyodide-2025.0 --into public/packages
+  omniwheel install numpy --platform ios --platform ios-simulator-x86_64 --into MyProject
 layouts: site-packages (pip --target), ios-app (PEP 730 frameworks), android, pyodide
 (wheels + pyodide-lock.json); the default follows the platform.
 """
@@ -130,7 +127,13 @@ def register(commands: Any) -> None:
     install.add_argument(
         "--lock", type=Path, metavar="PYLOCK", help="install exactly what this pylock.toml selects"
     )
-    install.add_argument("--platform", required=True, metavar="PLATFORM")
+    install.add_argument(
+        "--platform",
+        action="append",
+        required=True,
+        metavar="PLATFORM",
+        help="the target platform; repeat for iOS device + simulator (XCFrameworks)",
+    )
     install.add_argument("--into", type=Path, required=True, metavar="DIR")
     install.add_argument(
         "--layout",
@@ -149,15 +152,26 @@ def register(commands: Any) -> None:
         help="the Pyodide release, written into pyodide-lock.json "
         "(required by Pyodide 0.26 and 0.27)",
     )
+    install.add_argument(
+        "--link-mode",
+        choices=[mode.value for mode in LinkMode],
+        default=LinkMode.COPY.value,
+        help="copy (default) or hardlink files from the cache of unpacked wheels "
+        "(hard links share the cache's files: do not edit them in place)",
+    )
     install.set_defaults(run=run_install)
 
 
-def _requirement_set(args: argparse.Namespace, packages: list[str]) -> RequirementSet:
+def _requirement_set(
+    args: argparse.Namespace, packages: list[str], settings: Mapping[str, str]
+) -> RequirementSet:
+    """What to resolve: ``-r`` files, pip's configured constraints (``constraint`` in
+    pip.conf or ``PIP_CONSTRAINT``) then ``-c`` files, and the command line's packages."""
     wanted = RequirementSet()
     for path in args.requirement:
         read_requirements(Path(path), wanted)
-    for path in args.constraint:
-        read_requirements(Path(path), wanted, constraint=True)
+    for path in [*pip_constraints(settings), *map(Path, args.constraint)]:
+        read_requirements(path, wanted, constraint=True)
     for text in packages:
         if text.endswith(".whl") and Path(text).is_file():
             parsed = WheelFilename.parse(text)
@@ -168,8 +182,11 @@ def _requirement_set(args: argparse.Namespace, packages: list[str]) -> Requireme
     return wanted
 
 
-def _session(args: argparse.Namespace, wanted: RequirementSet) -> Session:
-    config = pip_index_config(index_url=args.index_url or wanted.index_url).with_options(
+def _session(
+    args: argparse.Namespace, wanted: RequirementSet, settings: Mapping[str, str]
+) -> Session:
+    index_url = args.index_url or wanted.index_url
+    config = pip_index_config(index_url=index_url, settings=settings).with_options(
         extra_index_urls=[*wanted.extra_index_urls, *args.extra_index_url],
         find_links=[*wanted.find_links, *args.find_links],
         no_index=args.no_index,
@@ -212,12 +229,13 @@ def _lock_json(lock: Pylock, path: Path, platforms: list[Platform]) -> dict[str,
 
 
 def run_lock(args: argparse.Namespace) -> int:
-    wanted = _requirement_set(args, args.packages)
+    settings = pip_settings(command="lock")
+    wanted = _requirement_set(args, args.packages, settings)
     if not wanted.requirements:
         raise UsageError("nothing to lock: give requirements or -r FILE")
     platforms = _platforms(args, args.platform)
     output: Path = args.output
-    with _session(args, wanted) as session:
+    with _session(args, wanted, settings) as session:
         lock, _ = session.lock(
             wanted.requirements, platforms, constraints=wanted.constraints, lock_dir=output.parent
         )
@@ -240,6 +258,14 @@ def _progress(enabled: bool, total: int | None) -> Iterator[ProgressCallback | N
     if not enabled or not sys.stderr.isatty():
         yield None
         return
+    from rich.progress import (  # a slow import, for terminals only
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TransferSpeedColumn,
+    )
+
     with Progress(
         TextColumn("downloading"),
         BarColumn(),
@@ -262,37 +288,52 @@ def _lock_argument(args: argparse.Namespace) -> tuple[Path | None, list[str]]:
 
 
 def run_install(args: argparse.Namespace) -> int:
-    platform = parse_platform(args.platform, python=args.python)
-    layout = layout_for(platform, args.layout)
+    platforms = _platforms(args, args.platform)
+    layout = layout_for(platforms[0], args.layout)
+    for platform in platforms[1:]:
+        layout_for(platform, layout.name)
+    if len(platforms) > 1 and layout.name != "ios-app":
+        raise UsageError(
+            f"--platform given {len(platforms)} times: only --layout ios-app installs several "
+            "platforms (iOS device and simulator, as XCFrameworks); give one --platform"
+        )
     lock_path, packages = _lock_argument(args)
-    wanted = _requirement_set(args, packages)
+    settings = pip_settings(command="install")
+    # pip's configured constraints shape a resolution; a lock is installed as it stands.
+    wanted = _requirement_set(args, packages, {} if lock_path else settings)
     if lock_path is not None and (wanted.requirements or wanted.constraints):
         raise UsageError(
             f"give either a lock ({lock_path}) or requirements and constraints, not both"
         )
     if lock_path is None and not wanted.requirements:
         raise UsageError("nothing to install: give requirements, -r FILE or --lock pylock.toml")
-    with _session(args, wanted) as session:
+    with _session(args, wanted, settings) as session:
         if lock_path is not None:
             lock, lock_dir = read_lock(lock_path), lock_path.parent
         else:
             lock_dir = args.into
             lock, _ = session.lock(
-                wanted.requirements, [platform], constraints=wanted.constraints, lock_dir=lock_dir
+                wanted.requirements, platforms, constraints=wanted.constraints, lock_dir=lock_dir
             )
-        wheels = locked_wheels(lock, platform, lock_dir)
-        sizes = [wheel.size for wheel in wheels]
+        targets = [(platform, locked_wheels(lock, platform, lock_dir)) for platform in platforms]
+        sizes = [wheel.size for _, wheels in targets for wheel in wheels]
         total = None if None in sizes else sum(size or 0 for size in sizes)
+        options = LayoutOptions(
+            args.app_id,
+            args.pyodide_version,
+            LinkMode(args.link_mode),
+            session.cache_dir,
+        )
         with _progress(not args.json, total) as advance:
-            report = install_wheels(
-                wheels,
-                platform,
-                session.downloader,
-                layout,
-                args.into,
-                LayoutOptions(args.app_id, args.pyodide_version),
-                advance,
-            )
+            if len(targets) == 1:
+                platform, wheels = targets[0]
+                report = install_wheels(
+                    wheels, platform, session.downloader, layout, args.into, options, advance
+                )
+            else:
+                report = install_slices(
+                    targets, session.downloader, layout, args.into, options, advance
+                )
     _print_report(report, args.json)
     return 0
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from omniwheel.audit import check_wheel
-from omniwheel.audit.findings import Severity
 from omniwheel.errors import OmniwheelError, UsageError
+from omniwheel.install.images import LinkMode, image_key
 from omniwheel.platforms import Platform
 from omniwheel.resolve.lock import LockedWheel
 
@@ -30,10 +30,14 @@ class InstallItem:
 @dataclass(frozen=True)
 class LayoutOptions:
     """Settings some layouts use: the iOS app's bundle id prefix; the Pyodide release
-    (Pyodide 0.26 and 0.27 refuse a pyodide-lock.json that does not name their version)."""
+    (Pyodide 0.26 and 0.27 refuse a pyodide-lock.json that does not name their version);
+    how files are placed; where installed images and check verdicts are cached (``None``:
+    a temporary directory, nothing kept)."""
 
     app_id: str = "org.example.app"
     pyodide_version: str | None = None
+    link_mode: LinkMode = LinkMode.COPY
+    cache_dir: Path | None = None
 
 
 @dataclass
@@ -46,12 +50,15 @@ class InstallReport:
     installed: list[InstallItem] = field(default_factory=list)
     #: Files the layout made beyond the wheels' own (frameworks, lock files), relative to ``into``.
     created: list[str] = field(default_factory=list)
+    #: Every platform installed for, when one install serves several (iOS device + simulator).
+    platforms: list[Platform] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "layout": self.layout,
             "into": str(self.into),
             "platform": self.platform.to_json(),
+            "platforms": [platform.to_json() for platform in self.platforms or [self.platform]],
             "installed": [
                 {
                     "name": item.wheel.name,
@@ -86,9 +93,32 @@ class Layout(ABC):
         """Lay out every item under ``into`` (which may already hold an earlier install)."""
 
 
-def check_for_target(items: Sequence[InstallItem], platform: Platform) -> None:
-    """Refuse the install if any wheel's binaries cannot load on the target (``check_wheel``)."""
-    for item in items:
+def check_for_target(
+    items: Sequence[InstallItem], platform: Platform, cache_dir: Path | None = None
+) -> None:
+    """Refuse the install if any wheel's binaries cannot load on the target (``check_wheel``).
+
+    A wheel that passed for this target once is remembered under ``cache_dir/checked`` by
+    its sha256 (the check reads every member, and its verdict depends only on the bytes).
+    """
+    target = json.dumps(platform.to_json(), sort_keys=True)
+    markers = {
+        item.wheel.sha256: None
+        if cache_dir is None
+        else cache_dir / "checked" / image_key("check", item.wheel.sha256, target)
+        for item in items
+    }
+    unchecked = [
+        item
+        for item in items
+        if (marker := markers[item.wheel.sha256]) is None or not marker.is_file()
+    ]
+    if not unchecked:
+        return
+    from omniwheel.audit import check_wheel  # a slow import, needed only for new wheels
+    from omniwheel.audit.findings import Severity
+
+    for item in unchecked:
         report = check_wheel(item.path, [platform])
         errors = [f for f in report.findings if f.severity is Severity.ERROR]
         if errors:
@@ -98,3 +128,7 @@ def check_for_target(items: Sequence[InstallItem], platform: Platform) -> None:
                 f"{item.wheel.filename} cannot run on {platform}: {first.message}{where}; "
                 f"{first.hint} ({len(errors)} error(s); see omniwheel check)"
             )
+        marker = markers[item.wheel.sha256]
+        if marker is not None:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.touch()

@@ -5,26 +5,45 @@ iOS loads binary code only from frameworks, so every extension module moves to
 ``.fwork`` file left where the ``.so`` was tells CPython's AppleFrameworkLoader
 where the binary went, and a ``.origin`` file in the framework points back.
 Code signing is left to Xcode.
+
+Installed for device and simulator at once (``install_slices``), each module
+becomes ``Frameworks/<dotted.module>.xcframework`` with one framework per slice
+(``ios-arm64``, ``ios-arm64_x86_64-simulator``: simulator architectures joined
+into one universal binary) and the Info.plist ``xcodebuild -create-xcframework``
+writes; Xcode embeds the matching slice's framework as ``Frameworks/<module>.framework``,
+which is where the ``.fwork`` files point. Python files go in once.
 """
 
 from __future__ import annotations
 
+import json
 import plistlib
 import posixpath
 import shutil
 import tomllib
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from omniwheel.files import write_atomic
-from omniwheel.install.base import InstallItem, InstallReport, Layout, LayoutOptions
-from omniwheel.install.site_packages import install_all, installed_files
+from packaging.version import Version
+
+from omniwheel.install.base import InstallError, InstallItem, InstallReport, LayoutOptions
+from omniwheel.install.images import Source, image_files
+from omniwheel.install.site_packages import (
+    SitePackagesLayout,
+    image_cache,
+    install_wheel,
+    installed_files,
+    remove_installed,
+)
 from omniwheel.platforms import Platform, parse_platform, supported_tags
 from omniwheel.platforms.data import format_version
-from omniwheel.wheel import WheelFilename
+from omniwheel.wheel import Record, WheelFilename
+
+_PLACERS = 8
 
 
 @cache
@@ -55,68 +74,230 @@ def _minimum_ios(wheel_filename: str, platform: Platform) -> str:
     return format_version(min_os)
 
 
-class IOSAppLayout(Layout):
+def _short_version(version: Version) -> str:
+    """CFBundleShortVersionString: Apple allows up to three integers (``2.3.4``)."""
+    return ".".join(str(part) for part in version.release[:3])
+
+
+def framework_info(module: str, version: Version, minimum_ios: str, app_id: str) -> bytes:
+    """One module framework's Info.plist (``data/ios.toml`` holds the fixed keys)."""
+    info = {
+        **_settings()["info_plist"],
+        "CFBundleExecutable": module,
+        "CFBundleIdentifier": f"{app_id}.{module}".replace("_", "-"),
+        "CFBundleName": module,
+        "CFBundleShortVersionString": _short_version(version),
+        "MinimumOSVersion": minimum_ios,
+    }
+    return plistlib.dumps(info, fmt=plistlib.FMT_XML)
+
+
+class IOSAppLayout(SitePackagesLayout):
     """Packages in ``<app>/app_packages``, binaries as frameworks in ``<app>/Frameworks``."""
 
     name = "ios-app"
     families = frozenset({"ios"})
 
-    def install(
-        self, items: Sequence[InstallItem], platform: Platform, into: Path, options: LayoutOptions
-    ) -> InstallReport:
+    def image_settings(self, platform: Platform, options: LayoutOptions) -> tuple[str, ...]:
+        return (self.name, json.dumps(platform.to_json(), sort_keys=True), options.app_id)
+
+    def build_image(
+        self, item: InstallItem, platform: Platform, image: Path, options: LayoutOptions
+    ) -> None:
+        packages = image / _settings()["packages_dir"]
+        install_wheel(item, platform, packages)
+        minimum = _minimum_ios(item.wheel.filename, platform)
+        for relative in _extension_modules(packages, item.wheel.name):
+            info = framework_info(
+                module_name(relative), item.wheel.version, minimum, options.app_id
+            )
+            _frame(image, packages, relative, info)
+
+    def remove_earlier(self, into: Path, name: str) -> None:
+        """Remove an earlier install's frameworks (and XCFrameworks), ``.fwork`` files and
+        packages."""
         settings = _settings()
         packages = into / settings["packages_dir"]
-        report = InstallReport(self.name, into, platform, list(items))
-        for item in items:
-            self._unframe(into, packages, item.wheel.name)
-        install_all(items, platform, packages)
-        for item in items:
-            minimum = _minimum_ios(item.wheel.filename, platform)
-            for relative in _extension_modules(packages, item.wheel.name):
-                report.created += self._frame(into, packages, relative, minimum, platform, options)
-        return report
-
-    def _unframe(self, into: Path, packages: Path, name: str) -> None:
-        """Remove the frameworks and ``.fwork`` files of an earlier install of ``name``."""
-        settings = _settings()
         for relative in _extension_modules(packages, name):
             (packages / relative).with_suffix(".fwork").unlink(missing_ok=True)
-            framework = into / settings["frameworks_dir"] / f"{module_name(relative)}.framework"
-            shutil.rmtree(framework, ignore_errors=True)
+            for kind in ("framework", "xcframework"):
+                bundle = into / settings["frameworks_dir"] / f"{module_name(relative)}.{kind}"
+                shutil.rmtree(bundle, ignore_errors=True)
+        remove_installed(packages, name)
 
-    def _frame(
+    def created(self, files: Sequence[Mapping[str, Source]]) -> list[str]:
+        frameworks = _settings()["frameworks_dir"] + "/"
+        return [
+            relative
+            for group in files
+            for relative in group
+            if relative.startswith(frameworks) or relative.endswith(".fwork")
+        ]
+
+    def install_slices(
         self,
+        groups: Sequence[tuple[Platform, Sequence[InstallItem]]],
         into: Path,
-        packages: Path,
-        relative: str,
-        minimum_ios: str,
-        platform: Platform,
         options: LayoutOptions,
-    ) -> list[str]:
-        """Move one extension module into its framework; the bundle-relative paths made."""
-        settings = _settings()
-        module = module_name(relative)
-        framework = f"{settings['frameworks_dir']}/{module}.framework"
-        binary = f"{framework}/{module}"
-        extension = packages / relative
-        fwork = extension.with_suffix(".fwork")
-        fwork_in_bundle = fwork.relative_to(into).as_posix()
-        (into / framework).mkdir(parents=True, exist_ok=True)
-        info = {
-            **settings["info_plist"],
-            "CFBundleExecutable": module,
-            "CFBundleIdentifier": f"{options.app_id}.{module}".replace("_", "-"),
-            "CFBundleSupportedPlatforms": [settings["supported_platforms"][platform.variant]],
-            "MinimumOSVersion": minimum_ios,
+    ) -> InstallReport:
+        """Install each platform's wheels as one app: Python files once (they must be the
+        same for every platform), every module's frameworks as an XCFramework."""
+        for platform, _ in groups:
+            self.check_platform(platform)
+        with image_cache(options) as cache:
+            built = [
+                (
+                    platform,
+                    [image_files(image) for image in self.images(cache, items, platform, options)],
+                )
+                for platform, items in groups
+            ]
+            files = _assemble(built)
+            names = list(dict.fromkeys(item.wheel.name for _, items in groups for item in items))
+            # Placed in a few groups, several at once, as single-platform installs are.
+            items = list(files.items())
+            groups_of_files = [dict(items[start::_PLACERS]) for start in range(_PLACERS)]
+            self.place(into, names, groups_of_files, options)
+        # A pure wheel serves every platform: report each wheel file once.
+        installed = {item.wheel.filename: item for _, items in groups for item in items}
+        report = InstallReport(self.name, into, groups[0][0], list(installed.values()))
+        report.platforms = [platform for platform, _ in groups]
+        report.created += self.created([files])
+        return report
+
+
+def _frame(image: Path, packages: Path, relative: str, info: bytes) -> None:
+    """Move one extension module of an image into its framework (``info``: its Info.plist)."""
+    settings = _settings()
+    module = module_name(relative)
+    framework = f"{settings['frameworks_dir']}/{module}.framework"
+    binary = f"{framework}/{module}"
+    extension = packages / relative
+    fwork = extension.with_suffix(".fwork")
+    (image / framework).mkdir(parents=True, exist_ok=True)
+    (image / framework / "Info.plist").write_bytes(info)
+    extension.replace(image / binary)
+    fwork.write_bytes(f"{binary}\n".encode())
+    origin = f"{fwork.relative_to(image).as_posix()}\n"
+    (image / framework / f"{module}.origin").write_bytes(origin.encode())
+    privacy = extension.parent / f"{extension.name.split('.', 1)[0]}.xcprivacy"
+    if privacy.is_file():
+        privacy.replace(image / framework / settings["privacy_manifest"])
+
+
+def library_identifier(architectures: Sequence[str], simulator: bool) -> str:
+    """An XCFramework slice's name as Xcode makes it: ``ios-arm64_x86_64-simulator``."""
+    settings = _settings()["xcframework"]
+    variant = f"-{settings['simulator_variant']}" if simulator else ""
+    return f"{settings['platform']}-{'_'.join(sorted(architectures))}{variant}"
+
+
+def _assemble(built: Sequence[tuple[Platform, list[dict[str, str]]]]) -> dict[str, Source]:
+    """One app's files from per-platform images: frameworks regrouped into XCFrameworks,
+    every other file taken once (RECORD and WHEEL of a project merged across platforms)."""
+    frameworks = _settings()["frameworks_dir"] + "/"
+    merged: dict[str, Source] = {}
+    # module -> simulator? -> file inside the framework -> [(architecture, image file)]
+    parts: dict[str, dict[bool, dict[str, list[tuple[str, str]]]]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(list))
+    )
+    for platform, images in built:
+        simulator = platform.variant == "iphonesimulator"
+        for files in images:
+            for relative, source in files.items():
+                if relative.startswith(frameworks):
+                    bundle, _, inner = relative.removeprefix(frameworks).partition("/")
+                    module = bundle.removesuffix(".framework")
+                    parts[module][simulator][inner].append((platform.arch, source))
+                else:
+                    _take(merged, relative, source)
+    for module, by_variant in sorted(parts.items()):
+        merged.update(_xcframework(frameworks, module, by_variant))
+    return merged
+
+
+def _take(merged: dict[str, Source], relative: str, source: str) -> None:
+    """Add one file; a second, different copy is an error unless it is a RECORD or WHEEL."""
+    known = merged.get(relative)
+    if known is None or known == source:
+        merged[relative] = source
+        return
+    old = known if isinstance(known, bytes) else Path(known).read_bytes()
+    new = Path(source).read_bytes()
+    if old == new:
+        return
+    if relative.endswith(".dist-info/RECORD"):
+        merged[relative] = _merge_record(relative, old, new)
+    elif relative.endswith(".dist-info/WHEEL"):
+        tags = [line for line in new.splitlines(keepends=True) if line.startswith(b"Tag:")]
+        merged[relative] = old + b"".join(tag for tag in tags if tag not in old.splitlines(True))
+    else:
+        raise InstallError(
+            f"{relative} differs between the platforms' wheels; a multi-platform iOS install "
+            "needs the same Python files for every platform (same versions of every project)"
+        )
+
+
+def _merge_record(relative: str, old: bytes, new: bytes) -> bytes:
+    """The rows of both RECORDs (each platform's extension modules), the RECORD row last."""
+    first = Record.parse(old, wheel=relative, member="RECORD")
+    second = Record.parse(new, wheel=relative, member="RECORD")
+    rows = [*first, *(entry for entry in second if entry.path not in first)]
+    last = [entry for entry in rows if entry.path.endswith(".dist-info/RECORD")]
+    return Record([*(entry for entry in rows if entry not in last), *last]).serialize()
+
+
+def _xcframework(
+    frameworks: str, module: str, by_variant: Mapping[bool, Mapping[str, list[tuple[str, str]]]]
+) -> dict[str, Source]:
+    """``Frameworks/<module>.xcframework``: a framework per slice, and its Info.plist."""
+    from omniwheel.rewrite.macho_edit import join_macho
+
+    settings = _settings()["xcframework"]
+    root = f"{frameworks}{module}.xcframework"
+    files: dict[str, Source] = {}
+    libraries = []
+    for simulator, inner_files in sorted(by_variant.items()):
+        architectures = sorted(arch for arch, _ in inner_files[module])
+        identifier = library_identifier(architectures, simulator)
+        for inner, sources in inner_files.items():
+            target = f"{root}/{identifier}/{module}.framework/{inner}"
+            paths = [path for _, path in sources]
+            if len(paths) == 1:
+                files[target] = paths[0]
+            elif inner == module:
+                files[target] = join_macho([Path(path).read_bytes() for path in paths])
+            elif inner == "Info.plist":
+                files[target] = _newest_minimum([Path(path).read_bytes() for path in paths])
+            else:
+                contents = {Path(path).read_bytes() for path in paths}
+                if len(contents) > 1:
+                    raise InstallError(
+                        f"{module}.framework/{inner} differs between the "
+                        f"{', '.join(architectures)} simulator wheels"
+                    )
+                files[target] = paths[0]
+        library = {
+            "BinaryPath": f"{module}.framework/{module}",
+            "LibraryIdentifier": identifier,
+            "LibraryPath": f"{module}.framework",
+            "SupportedArchitectures": architectures,
+            "SupportedPlatform": settings["platform"],
         }
-        write_atomic(into / framework / "Info.plist", plistlib.dumps(info, fmt=plistlib.FMT_XML))
-        extension.replace(into / binary)
-        write_atomic(fwork, f"{binary}\n".encode())
-        write_atomic(into / framework / f"{module}.origin", f"{fwork_in_bundle}\n".encode())
-        made = [f"{framework}/Info.plist", binary, fwork_in_bundle, f"{framework}/{module}.origin"]
-        privacy = extension.parent / f"{extension.name.split('.', 1)[0]}.xcprivacy"
-        if privacy.is_file():
-            manifest = f"{framework}/{settings['privacy_manifest']}"
-            privacy.replace(into / manifest)
-            made.append(manifest)
-        return made
+        if simulator:
+            library["SupportedPlatformVariant"] = settings["simulator_variant"]
+        libraries.append(library)
+    info = {
+        "AvailableLibraries": libraries,
+        "CFBundlePackageType": settings["package_type"],
+        "XCFrameworkFormatVersion": settings["format_version"],
+    }
+    files[f"{root}/Info.plist"] = plistlib.dumps(info, fmt=plistlib.FMT_XML)
+    return files
+
+
+def _newest_minimum(plists: list[bytes]) -> bytes:
+    """One Info.plist for a universal binary: the highest MinimumOSVersion of its parts."""
+    infos = [plistlib.loads(data) for data in plists]
+    newest = max(infos, key=lambda info: Version(info["MinimumOSVersion"]))
+    return plistlib.dumps(newest, fmt=plistlib.FMT_XML)

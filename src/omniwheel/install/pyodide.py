@@ -4,19 +4,20 @@
 ``pyodide.loadPackage("name")`` loads a package with its whole dependency tree
 (Pyodide 0.27 under Node also needs ``packageCacheDir: "<dir>"``).
 The npm ``pyodide`` package ships no packages, so every wheel, pure ones too,
-is copied here.
+is copied (or hard-linked) here.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from omniwheel.files import write_atomic
 from omniwheel.install.base import InstallItem, InstallReport, Layout, LayoutOptions
+from omniwheel.install.images import ImageCache, Placer, image_key
+from omniwheel.install.site_packages import image_cache
 from omniwheel.platforms import Platform, marker_environment
 from omniwheel.platforms.data import format_version
 from omniwheel.wheel import Wheel
@@ -43,9 +44,16 @@ def import_names(wheel: Wheel) -> list[str]:
     return sorted(name for name in names if name.isidentifier())
 
 
-def _entry(item: InstallItem) -> dict[str, Any]:
-    with Wheel.open(item.path) as wheel:
-        imports = import_names(wheel)
+def _entry(item: InstallItem, cache: ImageCache) -> dict[str, Any]:
+    """The package's pyodide-lock.json entry; its imports read from the wheel once and kept
+    in the image cache, as a one-file image."""
+
+    def build(image: Path) -> None:
+        with Wheel.open(item.path) as wheel:
+            (image / "imports.json").write_text(json.dumps(import_names(wheel)))
+
+    image = cache.get(image_key(item.wheel.sha256, PyodideLayout.name), build)
+    imports = json.loads((image / "imports.json").read_text())
     return {
         "name": item.wheel.name,
         "version": str(item.wheel.version),
@@ -87,11 +95,13 @@ class PyodideLayout(Layout):
         packages: dict[str, Any] = {}
         if lock_path.is_file():  # keep what an earlier install into this directory added
             packages = json.loads(lock_path.read_text(encoding="utf-8")).get("packages", {})
-        for item in items:
-            target = into / item.wheel.filename
-            if item.path.resolve() != target.resolve():
-                shutil.copyfile(item.path, target)
-            packages[item.wheel.name] = _entry(item)
+        placer = Placer(into, options.link_mode)
+        with image_cache(options) as cache:
+            for item in items:
+                target = into / item.wheel.filename
+                if item.path.resolve() != target.resolve():
+                    placer.place({item.wheel.filename: str(item.path)})
+                packages[item.wheel.name] = _entry(item, cache)
         document = {
             "info": lock_info(platform, options.pyodide_version),
             "packages": dict(sorted(packages.items())),

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import posixpath
 import shutil
+import tempfile
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from installer import install
-from installer.destinations import SchemeDictionaryDestination
-from installer.sources import WheelFile
 from packaging.utils import canonicalize_name
 
 from omniwheel.install.base import InstallItem, InstallReport, Layout, LayoutOptions
+from omniwheel.install.images import ImageCache, Placer, Source, image_files, image_key
 from omniwheel.platforms import Platform
 from omniwheel.wheel import Record
 
@@ -103,6 +103,11 @@ def _make_parents(names: list[str], data_dir: str, scheme: dict[str, str]) -> No
 
 def install_wheel(item: InstallItem, platform: Platform, target: Path) -> None:
     """Unpack one wheel into ``target`` (purelib and platlib alike), replacing an earlier one."""
+    # Imported here: installs from cached images never unpack a wheel.
+    from installer import install
+    from installer.destinations import SchemeDictionaryDestination
+    from installer.sources import WheelFile
+
     target.mkdir(parents=True, exist_ok=True)
     remove_installed(target, item.wheel.name)
     scheme = _scheme(target, item.wheel.name)
@@ -118,23 +123,86 @@ def install_wheel(item: InstallItem, platform: Platform, target: Path) -> None:
         install(source, destination, additional_metadata={"INSTALLER": _INSTALLER})
 
 
-def install_all(items: Sequence[InstallItem], platform: Platform, target: Path) -> None:
-    """Install every wheel, several at once: creating files dominates, and it waits on I/O."""
-    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
-        for future in [pool.submit(install_wheel, item, platform, target) for item in items]:
-            future.result()
+@contextmanager
+def image_cache(options: LayoutOptions) -> Iterator[ImageCache]:
+    """The configured image cache, or a temporary one removed after the install."""
+    if options.cache_dir is not None:
+        yield ImageCache(options.cache_dir / "images")
+        return
+    with tempfile.TemporaryDirectory(prefix="omniwheel-images-") as scratch:
+        yield ImageCache(Path(scratch))
 
 
 class SitePackagesLayout(Layout):
-    """A plain ``site-packages`` directory (``pip install --target``)."""
+    """A plain ``site-packages`` directory (``pip install --target``).
+
+    Each wheel is unpacked once into an image (``images.py``) in this layout's final
+    form; installs place the image's files. Subclasses change the image's form.
+    """
 
     name = "site-packages"
+
+    def image_settings(self, platform: Platform, options: LayoutOptions) -> tuple[str, ...]:
+        """Everything besides the wheel's bytes that shapes its image."""
+        return (self.name, _script_kind(platform))
+
+    def build_image(
+        self, item: InstallItem, platform: Platform, image: Path, options: LayoutOptions
+    ) -> None:
+        """Lay out one wheel in an empty directory, as if it were the install directory."""
+        install_wheel(item, platform, image)
+
+    def remove_earlier(self, into: Path, name: str) -> None:
+        """Remove what an earlier install of project ``name`` put under ``into``."""
+        remove_installed(into, name)
+
+    def images(
+        self,
+        cache: ImageCache,
+        items: Sequence[InstallItem],
+        platform: Platform,
+        options: LayoutOptions,
+    ) -> list[Path]:
+        """Each item's image directory (built where missing, several at once)."""
+        settings = self.image_settings(platform, options)
+
+        def get(item: InstallItem) -> Path:
+            key = image_key(item.wheel.sha256, *settings)
+            return cache.get(key, lambda image: self.build_image(item, platform, image, options))
+
+        with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+            return list(pool.map(get, items))
+
+    def place(
+        self,
+        into: Path,
+        names: Sequence[str],
+        files: Sequence[Mapping[str, Source]],
+        options: LayoutOptions,
+    ) -> None:
+        """Replace earlier installs of ``names`` by ``files`` (one mapping per wheel)."""
+        if into.is_dir():
+            for name in names:
+                self.remove_earlier(into, name)
+        placer = Placer(into, options.link_mode)
+        placer.make_directories(relative for group in files for relative in group)
+        with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+            for future in [pool.submit(placer.place, group) for group in files]:
+                future.result()
 
     def install(
         self, items: Sequence[InstallItem], platform: Platform, into: Path, options: LayoutOptions
     ) -> InstallReport:
-        install_all(items, platform, into)
-        return InstallReport(self.name, into, platform, list(items))
+        report = InstallReport(self.name, into, platform, list(items))
+        with image_cache(options) as cache:
+            files = [image_files(image) for image in self.images(cache, items, platform, options)]
+            self.place(into, [item.wheel.name for item in items], files, options)
+        report.created += self.created(files)
+        return report
+
+    def created(self, files: Sequence[Mapping[str, Source]]) -> list[str]:
+        """The placed files that are the layout's own, not the wheels'."""
+        return []
 
 
 class AndroidLayout(SitePackagesLayout):

@@ -7,7 +7,13 @@
 """
 
 from omniwheel.files import default_cache_dir
-from omniwheel.resolve.config import IndexConfig, IndexStrategy, pip_index_config
+from omniwheel.resolve.config import (
+    IndexConfig,
+    IndexStrategy,
+    pip_constraints,
+    pip_index_config,
+    pip_settings,
+)
 from omniwheel.resolve.http import FetchError
 from omniwheel.resolve.lock import (
     LockedWheel,
@@ -39,7 +45,9 @@ __all__ = [
     "build_lock",
     "default_cache_dir",
     "locked_wheels",
+    "pip_constraints",
     "pip_index_config",
+    "pip_settings",
     "platform_marker",
     "read_lock",
     "read_requirements",

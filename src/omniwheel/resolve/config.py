@@ -18,8 +18,8 @@ from pathlib import Path
 
 from omniwheel.errors import OmniwheelError, UsageError
 
-# Sections pip applies to ``pip install`` / ``pip download``, later ones winning.
-_SECTIONS = ("global", "download", "install")
+#: Settings pip reads from the environment as ``PIP_<NAME>``.
+_VARIABLES = ("index-url", "extra-index-url", "find-links", "no-index", "constraint")
 
 
 class IndexStrategy(StrEnum):
@@ -61,26 +61,33 @@ class IndexConfig:
 
 
 def _config_files(environ: Mapping[str, str]) -> list[Path]:
-    """pip's configuration files in load order (global, user, site; ``PIP_CONFIG_FILE``)."""
+    """pip's configuration files in load order: global, user (skipped when
+    ``PIP_CONFIG_FILE`` names an existing file), site, then ``PIP_CONFIG_FILE``."""
     explicit = environ.get("PIP_CONFIG_FILE")
     if explicit == os.devnull:
         return []
     xdg_dirs = environ.get("XDG_CONFIG_DIRS") or "/etc/xdg"
     files = [Path(directory) / "pip" / "pip.conf" for directory in xdg_dirs.split(":") if directory]
     files.append(Path("/etc/pip.conf"))
-    home = Path(environ.get("HOME") or Path.home())
-    files.append(home / ".pip" / "pip.conf")
-    config_home = Path(environ.get("XDG_CONFIG_HOME") or home / ".config")
-    files.append(config_home / "pip" / "pip.conf")
+    if not (explicit and Path(explicit).exists()):
+        home = Path(environ.get("HOME") or Path.home())
+        files.append(home / ".pip" / "pip.conf")
+        config_home = Path(environ.get("XDG_CONFIG_HOME") or home / ".config")
+        files.append(config_home / "pip" / "pip.conf")
     files.append(Path(sys.prefix) / "pip.conf")
     if explicit:
         files.append(Path(explicit))
     return files
 
 
-def _read_settings(environ: Mapping[str, str]) -> dict[str, str]:
-    """Every index-related pip setting, later files and then ``PIP_*`` variables winning."""
-    settings: dict[str, str] = {}
+def pip_settings(
+    environ: Mapping[str, str] | None = None, command: str = "install"
+) -> dict[str, str]:
+    """The pip settings ``pip <command>`` sees, layered as pip layers them: ``[global]`` of
+    every file (later files winning), then ``[<command>]`` of every file, then ``PIP_*``
+    variables; empty values are ignored."""
+    environ = os.environ if environ is None else environ
+    sections: dict[str, dict[str, str]] = {"global": {}, command: {}}
     for path in _config_files(environ):
         if not path.is_file():
             continue
@@ -89,15 +96,23 @@ def _read_settings(environ: Mapping[str, str]) -> dict[str, str]:
             parser.read(path, encoding="utf-8")
         except (configparser.Error, UnicodeDecodeError) as exc:
             raise UsageError(f"pip configuration file {path} cannot be read: {exc}") from exc
-        for section in _SECTIONS:
+        for section, values in sections.items():
             if parser.has_section(section):
                 for key, value in parser.items(section):
-                    settings[key.replace("_", "-")] = value
-    for key in ("index-url", "extra-index-url", "find-links", "no-index"):
-        variable = "PIP_" + key.upper().replace("-", "_")
-        if variable in environ:
-            settings[key] = environ[variable]
+                    if value:
+                        values[key.lower().replace("_", "-").removeprefix("--")] = value
+    settings = {key: value for values in sections.values() for key, value in values.items()}
+    for key in _VARIABLES:
+        variable = environ.get("PIP_" + key.upper().replace("-", "_"))
+        if variable:
+            settings[key] = variable
     return settings
+
+
+def pip_constraints(settings: Mapping[str, str]) -> list[Path]:
+    """The constraints files pip's ``constraint`` setting names (whitespace-separated,
+    relative to the working directory, as pip reads them)."""
+    return [Path(name) for name in settings.get("constraint", "").split()]
 
 
 def _truthy(value: str) -> bool:
@@ -118,14 +133,19 @@ def pip_default_index() -> str:
 
 
 def pip_index_config(
-    environ: Mapping[str, str] | None = None, *, index_url: str | None = None
+    environ: Mapping[str, str] | None = None,
+    *,
+    index_url: str | None = None,
+    settings: Mapping[str, str] | None = None,
 ) -> IndexConfig:
-    """The indexes and find-links ``pip install`` would use on this machine.
+    """The indexes and find-links ``pip install`` would use on this machine (or the given
+    ``pip_settings``).
 
     ``index_url`` (``--index-url``) replaces the configured primary index, so pip's
     default is only asked for when it is really the one used.
     """
-    settings = _read_settings(os.environ if environ is None else environ)
+    if settings is None:
+        settings = pip_settings(environ)
     if _truthy(settings.get("no-index", "0")):
         urls: list[str] = []
     else:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -54,12 +55,55 @@ def _key(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _read_meta(path: Path) -> dict[str, Any] | None:
+    """A cached page's metadata; ``None`` (a miss) if a crash left it unreadable: page
+    entries are written without fsync."""
+    try:
+        meta = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
+def _read_body(path: Path, meta: Mapping[str, Any]) -> bytes | None:
+    """A cached page body, if it is there and its sha256 is the one its metadata records."""
+    try:
+        body = path.read_bytes()
+    except OSError:
+        return None
+    return body if hashlib.sha256(body).hexdigest() == meta.get("sha256") else None
+
+
 def _fresh(meta: Mapping[str, Any], now: float) -> bool:
     control = str(meta.get("cache-control") or "")
     if "no-cache" in control.lower():
         return False
     match = _MAX_AGE.search(control)
     return match is not None and now - float(meta["stored"]) < int(match.group(1))
+
+
+class _LazyTransport(httpx.BaseTransport):
+    """httpx's default transport, made per scheme on first use: a verifying TLS context
+    loads the CA certificates (50-90 ms at start-up), which a plain-HTTP index never needs."""
+
+    def __init__(self, limits: httpx.Limits) -> None:
+        self._limits = limits
+        self._transports: dict[str, httpx.HTTPTransport] = {}
+        self._lock = threading.Lock()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        scheme = request.url.scheme
+        with self._lock:
+            transport = self._transports.get(scheme)
+            if transport is None:
+                # TLS settings matter only for https; plain http skips loading certificates.
+                transport = httpx.HTTPTransport(verify=scheme != "http", limits=self._limits)
+                self._transports[scheme] = transport
+        return transport.handle_request(request)
+
+    def close(self) -> None:
+        for transport in self._transports.values():
+            transport.close()
 
 
 class HttpClient:
@@ -86,7 +130,9 @@ class HttpClient:
             follow_redirects=True,
             timeout=timeout,
             headers={"User-Agent": f"omniwheel/{__version__}"},
-            limits=httpx.Limits(max_connections=16, max_keepalive_connections=16),
+            transport=_LazyTransport(
+                httpx.Limits(max_connections=16, max_keepalive_connections=16)
+            ),
         )
 
     def close(self) -> None:
@@ -127,14 +173,16 @@ class HttpClient:
         key = _key(f"{accept}\n{url}")
         meta_path = self._pages / f"{key}.json"
         body_path = self._pages / f"{key}.body"
-        meta: dict[str, Any] | None = None
-        if meta_path.is_file() and body_path.is_file():
-            meta = json.loads(meta_path.read_text())
+        meta = _read_meta(meta_path) if meta_path.is_file() else None
+        body = b""
+        if meta is not None and meta.get("status") != 404:
+            cached = _read_body(body_path, meta)
+            meta, body = (None, b"") if cached is None else (meta, cached)
         now = time.time()
         if meta is not None and (self.offline or _fresh(meta, now)):
             if meta.get("status") == 404:
                 return None
-            return Page(body_path.read_bytes(), meta["content-type"], meta["url"])
+            return Page(body, meta["content-type"], meta["url"])
         headers = {"Accept": accept}
         if meta is not None and meta.get("status") != 404:
             if meta.get("etag"):
@@ -144,20 +192,24 @@ class HttpClient:
         response = self._request("GET", url, headers)
         if response.status_code == 304 and meta is not None:
             meta["stored"] = now
-            write_atomic(meta_path, json.dumps(meta).encode())
-            return Page(body_path.read_bytes(), meta["content-type"], meta["url"])
+            write_atomic(meta_path, json.dumps(meta).encode(), durable=False)
+            return Page(body, meta["content-type"], meta["url"])
         if response.status_code == 404:
-            self._remember(meta_path, response, now, url)
+            self._remember(meta_path, response, now, url, b"")
             return None
         if response.status_code != 200:
             raise FetchError(f"{url} answered HTTP {response.status_code}; expected 200")
         page = Page(response.content, response.headers.get("content-type", ""), str(response.url))
         if "no-store" not in response.headers.get("cache-control", "").lower():
-            write_atomic(body_path, page.body)
-            self._remember(meta_path, response, now, page.url)
+            write_atomic(body_path, page.body, durable=False)
+            self._remember(meta_path, response, now, page.url, page.body)
         return page
 
-    def _remember(self, meta_path: Path, response: httpx.Response, now: float, url: str) -> None:
+    def _remember(
+        self, meta_path: Path, response: httpx.Response, now: float, url: str, body: bytes
+    ) -> None:
+        """Cache a response's metadata, with the body's sha256 (entries are written without
+        fsync: a body a crash left torn must not be served)."""
         meta = {
             "url": url,
             "status": response.status_code,
@@ -166,8 +218,9 @@ class HttpClient:
             "last-modified": response.headers.get("last-modified"),
             "cache-control": response.headers.get("cache-control"),
             "stored": now,
+            "sha256": hashlib.sha256(body).hexdigest(),
         }
-        write_atomic(meta_path, json.dumps(meta).encode())
+        write_atomic(meta_path, json.dumps(meta).encode(), durable=False)
 
     def get_range(
         self, url: str, start: int, end: int | None, filename: str, sha256: str | None

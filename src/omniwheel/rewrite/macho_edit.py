@@ -1,4 +1,5 @@
-"""Rewrite the dylib load commands of a Mach-O file, as ``install_name_tool -change/-id`` does.
+"""Rewrite the dylib load commands of a Mach-O file, as ``install_name_tool -change/-id`` does,
+and join thin files into a universal one, as ``lipo -create`` does.
 
 Load commands live between the Mach-O header and the first section's bytes; a
 longer install name must fit in that padding (linkers leave some, more with
@@ -12,12 +13,13 @@ hashes no longer match.
 from __future__ import annotations
 
 import struct
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 from omniwheel.binaries.elf import align  # one rounding helper for every format
 from omniwheel.binaries.macho import (
     DYLIB_KINDS,
+    FAT_MAGIC,
     LC_ID_DYLIB,
     LC_SEGMENT,
     LC_SEGMENT_64,
@@ -37,6 +39,8 @@ class MachOEditError(OmniwheelError):
 
 
 _DYLIB_NAME_OFFSET = 24  # after cmd, cmdsize, name offset, timestamp, two versions
+_CPU_TYPE_ARM64 = 0x0100000C
+_MAX_ALIGNMENT = 15  # MachOUniversalBinary::MaxSectionAlignment
 
 
 @dataclass(frozen=True)
@@ -56,15 +60,64 @@ def edit_macho(data: bytes, changes: MachOChanges) -> bytes:
     if not parsed.fat:
         return _edit_slice(data, parsed.slices[0], changes)
     # Each slice edited, then laid out again at its alignment, in the same order.
-    entry = fat_arch(parsed.fat64)
-    output = bytearray(data[: 8 + len(parsed.slices) * entry.size])
-    for index, piece in enumerate(parsed.slices):
-        image = _edit_slice(data[piece.offset : piece.offset + piece.size], piece, changes)
+    edited = [
+        (piece, _edit_slice(data[piece.offset : piece.offset + piece.size], piece, changes))
+        for piece in parsed.slices
+    ]
+    return _universal(data[:8], edited, parsed.fat64)
+
+
+def _universal(magic: bytes, slices: list[tuple[MachOSlice, bytes]], fat64: bool) -> bytes:
+    """A universal file: header (``magic`` and count), then each slice at its alignment."""
+    entry = fat_arch(fat64)
+    output = bytearray(magic[:4] + struct.pack(">I", len(slices)))
+    output += bytes(len(slices) * entry.size)
+    for index, (piece, image) in enumerate(slices):
         offset = align(len(output), 1 << piece.align)
         output += bytes(offset - len(output)) + image
         fields = (piece.cputype, piece.cpusubtype, offset, len(image), piece.align)
-        entry.pack_into(output, 8 + index * entry.size, *fields, *((0,) if parsed.fat64 else ()))
+        entry.pack_into(output, 8 + index * entry.size, *fields, *((0,) if fat64 else ()))
     return bytes(output)
+
+
+def join_macho(images: Sequence[bytes]) -> bytes:
+    """One universal file of thin Mach-O ``images`` (one per architecture), laid out as
+    ``llvm-lipo -create`` lays it out: arm64 last, otherwise by alignment, each slice
+    aligned to its segments' addresses (at least 4 bytes, at most 32 KiB)."""
+    slices: list[tuple[MachOSlice, bytes]] = []
+    for image in images:
+        try:
+            parsed = parse_macho(image)
+        except MachOError as error:
+            raise MachOEditError(f"cannot join a file that is not Mach-O: {error}") from error
+        if parsed.fat:
+            raise MachOEditError("cannot join universal files: give one thin file per architecture")
+        thin = parsed.slices[0]
+        slices.append((replace(thin, align=_segment_alignment(image, thin)), image))
+    arches = [piece.arch for piece, _ in slices]
+    if len(set(arches)) != len(arches):
+        raise MachOEditError(f"two files of one architecture cannot be joined: {arches}")
+    slices.sort(key=lambda pair: (pair[0].cputype == _CPU_TYPE_ARM64, pair[0].align))
+    return _universal(struct.pack(">I", FAT_MAGIC), slices, fat64=False)
+
+
+def _segment_alignment(image: bytes, piece: MachOSlice) -> int:
+    """log2 of the alignment lipo gives a slice: the fewest trailing zero bits among its
+    segments' addresses, between 2 and 15 (llvm-lipo's ``calculateAlignment``)."""
+    order = piece.byte_order
+    ncmds = struct.unpack_from(order + "I", image, 16)[0]
+    position = piece.header_size
+    alignment = _MAX_ALIGNMENT
+    for _ in range(ncmds):
+        cmd, size = struct.unpack_from(order + "II", image, position)
+        if cmd in (LC_SEGMENT, LC_SEGMENT_64):
+            address = struct.unpack_from(
+                order + ("Q" if cmd == LC_SEGMENT_64 else "I"), image, position + 24
+            )[0]
+            zeros = (address & -address).bit_length() - 1 if address else 64 if piece.is64 else 32
+            alignment = min(alignment, zeros)
+        position += size
+    return max(2, alignment)
 
 
 def _edit_slice(image: bytes, piece: MachOSlice, changes: MachOChanges) -> bytes:

@@ -38,12 +38,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, BinaryIO
 
-from omniwheel.binaries.base import ReadableBuffer
 from omniwheel.wheel.errors import WheelError
 from omniwheel.wheel.record import FileHash, RecordEntry, new_hasher
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
+
+    from omniwheel.binaries.base import ReadableBuffer
 
 MiB = 1 << 20
 GiB = 1 << 30

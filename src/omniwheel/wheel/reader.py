@@ -10,17 +10,20 @@ import os
 from contextlib import AbstractContextManager
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from packaging.metadata import InvalidMetadata, Metadata, RawMetadata, parse_email
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from omniwheel.binaries.base import ReadableBuffer
 from omniwheel.wheel.archive import Limits, MemberInfo, MemberStream, WheelArchive
 from omniwheel.wheel.errors import WheelError, one_line
 from omniwheel.wheel.filename import WheelFilename
 from omniwheel.wheel.record import Record, RecordEntry
 from omniwheel.wheel.wheelinfo import SUPPORTED_WHEEL_VERSION, WheelInfo
+
+if TYPE_CHECKING:  # the binaries package loads every format's parser
+    from omniwheel.binaries.base import ReadableBuffer
 
 _CHUNK = 1 << 20
 _CORE_FIELDS = ("metadata_version", "name", "version")
