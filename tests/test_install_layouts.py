@@ -39,18 +39,17 @@ def _tree(root: Path) -> list[str]:
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
 
 
-def framework_info(module: str, identifier: str, version: str = "3.0.4") -> dict[str, object]:
-    """A module framework's Info.plist after CPython's iOS framework template (Info.plist.in):
-    a framework bundle, iPhoneOS for device and simulator alike, the wheel's minimum iOS."""
+def framework_info(module: str, identifier: str) -> dict[str, object]:
+    """A module framework's Info.plist as CPython's testbed build phase writes it (its
+    iOS-dylib-Info-template.plist, one for device and simulator alike), with the wheel's
+    minimum iOS."""
     return {
         "CFBundleDevelopmentRegion": "en",
         "CFBundleExecutable": module,
         "CFBundleIdentifier": identifier,
         "CFBundleInfoDictionaryVersion": "6.0",
-        "CFBundleName": module,
-        "CFBundlePackageType": "FMWK",
-        "CFBundleShortVersionString": version,
-        "CFBundleSignature": "????",
+        "CFBundlePackageType": "APPL",
+        "CFBundleShortVersionString": "1.0",
         "CFBundleSupportedPlatforms": ["iPhoneOS"],
         "CFBundleVersion": "1",
         "MinimumOSVersion": "13.0",

@@ -74,19 +74,12 @@ def _minimum_ios(wheel_filename: str, platform: Platform) -> str:
     return format_version(min_os)
 
 
-def _short_version(version: Version) -> str:
-    """CFBundleShortVersionString: Apple allows up to three integers (``2.3.4``)."""
-    return ".".join(str(part) for part in version.release[:3])
-
-
-def framework_info(module: str, version: Version, minimum_ios: str, app_id: str) -> bytes:
+def framework_info(module: str, minimum_ios: str, app_id: str) -> bytes:
     """One module framework's Info.plist (``data/ios.toml`` holds the fixed keys)."""
     info = {
         **_settings()["info_plist"],
         "CFBundleExecutable": module,
         "CFBundleIdentifier": f"{app_id}.{module}".replace("_", "-"),
-        "CFBundleName": module,
-        "CFBundleShortVersionString": _short_version(version),
         "MinimumOSVersion": minimum_ios,
     }
     return plistlib.dumps(info, fmt=plistlib.FMT_XML)
@@ -109,7 +102,7 @@ class IOSAppLayout(SitePackagesLayout):
         minimum = _minimum_ios(item.wheel.filename, platform)
         for relative in _extension_modules(packages, item.wheel.name):
             info = framework_info(
-                module_name(relative), item.wheel.version, minimum, options.app_id
+                module_name(relative), minimum, options.app_id
             )
             _frame(image, packages, relative, info)
 
