@@ -101,9 +101,7 @@ class IOSAppLayout(SitePackagesLayout):
         install_wheel(item, platform, packages)
         minimum = _minimum_ios(item.wheel.filename, platform)
         for relative in _extension_modules(packages, item.wheel.name):
-            info = framework_info(
-                module_name(relative), minimum, options.app_id
-            )
+            info = framework_info(module_name(relative), minimum, options.app_id)
             _frame(image, packages, relative, info)
 
     def remove_earlier(self, into: Path, name: str) -> None:
