@@ -6,7 +6,7 @@ Pyodide unpacks a wheel into site-packages as it is (member ``a/b.so`` is
 name is then found depends on the release (``dylib_search`` in
 ``platforms/data/emscripten.toml``): 0.26/0.27 find a library loaded earlier by
 its name, or look in ``<dist>.libs``, site-packages and the needing module's
-directory tree; 0.28 and later look only in site-packages itself and in the
+directory tree; 0.28, 0.29 and 314 look only in site-packages itself and in the
 module's ``dylink.0`` RUNTIME_PATH. A library the wheel ships elsewhere is
 "Failed to find dynamic library" at install time.
 """
@@ -98,7 +98,7 @@ def _found_by_package_loader(subject: Subject, copies: list[str]) -> bool:
 
 
 def _runtime_path_dirs(abi: EmscriptenAbi, module: WasmModule, member: str) -> set[str]:
-    """Pyodide 0.28+: the site-packages directories (relative, "" itself) searched for the
+    """Pyodide 0.28 to 314: the site-packages directories (relative, "" itself) searched for the
     needed names of ``member``: LD_LIBRARY_PATH's site-packages, then its RUNTIME_PATH."""
     site = load("emscripten")["site_packages"].format(python=abi.python.dotted)
     origin = posixpath.join(site, posixpath.dirname(member))
@@ -108,8 +108,6 @@ def _runtime_path_dirs(abi: EmscriptenAbi, module: WasmModule, member: str) -> s
         if entry.startswith("$ORIGIN"):
             entry = origin + entry.removeprefix("$ORIGIN")
         path = posixpath.normpath(entry)
-        if path == site:
-            directories.add("")
-        elif path.startswith(site + "/"):
+        if path.startswith(site + "/"):
             directories.add(path.removeprefix(site + "/"))
     return directories
