@@ -32,6 +32,10 @@ class Subject:
     platform_tag: str
     #: Basenames of every binary the wheel ships (case-folded where the loader ignores case).
     shipped: frozenset[str]
+    #: Every binary member of the wheel, in archive order (where a loader may look, and when).
+    members: tuple[str, ...]
+    #: The distribution part of the wheel's filename (``<dist>.libs`` directories).
+    distribution: str
 
     def finding(self, code: str, message: str, **fields: str) -> Finding:
         return finding(code, message, member=self.member, platform_tag=self.platform_tag, **fields)

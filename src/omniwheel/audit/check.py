@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from packaging.tags import Tag
@@ -104,9 +105,9 @@ class WheelReport:
 
         ``first_tag`` names the claim in findings (default: the wheel's own first tag).
         """
-        shipped = frozenset(posixpath.basename(b.member) for b in self.binaries)
         first_tag = first_tag or self.wheel.filename.ordered_tags[0]
-        return list(_judge(self.binaries, tag, platform, shipped, first_tag))
+        distribution = Path(self.path).name.split("-")[0]
+        return list(_judge(self.binaries, tag, platform, distribution, first_tag))
 
     def claim(self, tags: Sequence[Tag], platforms: Sequence[Platform] = ()) -> None:
         """Judge the binaries on every platform ``tags`` name (or ``platforms``), recording
@@ -283,7 +284,7 @@ def _judge(
     binaries: list[BinaryMember],
     tag: str,
     platform: Platform | None,
-    shipped: frozenset[str],
+    distribution: str,
     first_tag: Tag,
 ) -> Iterator[Finding]:
     if platform is None:
@@ -297,10 +298,12 @@ def _judge(
             )
         return
     rules = RULES[platform.family.name]
-    folded = frozenset(rules.fold(name) for name in shipped)
+    members = tuple(item.member for item in binaries)
+    folded = frozenset(rules.fold(posixpath.basename(member)) for member in members)
     suffixes = platform.family.extension_suffixes(platform)
     for item in binaries:
-        yield from rules.check(Subject(item.member, item.binary, platform, tag, folded))
+        subject = Subject(item.member, item.binary, platform, tag, folded, members, distribution)
+        yield from rules.check(subject)
         if item.is_extension_module:
             yield from _check_suffix(item.member, tag, suffixes)
 

@@ -37,6 +37,8 @@ class EmscriptenAbi:
     pyodide: tuple[str, ...]
     uv_triple: str | None
     planned: bool
+    #: How the loader finds a needed side module: "package", "runtime-path" or None (unknown).
+    dylib_search: str | None = None
 
 
 @cache
@@ -49,6 +51,7 @@ def emscripten_abis() -> tuple[EmscriptenAbi, ...]:
             pyodide=tuple(row["pyodide"]),
             uv_triple=row.get("uv_triple"),
             planned=row.get("planned", False),
+            dylib_search=row.get("dylib_search"),
         )
         for row in load("emscripten")["abi"]
     )
