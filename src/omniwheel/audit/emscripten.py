@@ -14,7 +14,8 @@ module's ``dylink.0`` RUNTIME_PATH. A library the wheel ships elsewhere is
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import cast
 
 from omniwheel.audit.allowlists import system_libraries
@@ -37,7 +38,7 @@ class EmscriptenRules(FamilyRules):
             yield subject.finding(
                 "not-side-module", "is a WebAssembly module without a dylink.0 section"
             )
-        yield from _unreachable_libraries(subject, module)
+        yield from _unreachable_findings(subject, module)
 
     def allowlist(self, platform: Platform) -> tuple[str, ...]:
         return system_libraries("emscripten")
@@ -48,31 +49,61 @@ def _abi(platform: Platform) -> EmscriptenAbi | None:
     return next((abi for abi in emscripten_abis() if abi.emscripten == platform.min_os), None)
 
 
-def _unreachable_libraries(subject: Subject, module: WasmModule) -> Iterator[Finding]:
-    abi = _abi(subject.platform)
+@dataclass(frozen=True)
+class Unreachable:
+    """A needed library the wheel ships only where the module's loader does not look."""
+
+    library: str
+    copies: tuple[str, ...]  # the members holding it, in archive order
+    #: Whether the loader reads RUNTIME_PATH (Pyodide 0.28 on), so an ``$ORIGIN`` entry
+    #: naming a copy's directory reaches it.
+    runtime_path: bool
+
+
+def unreachable_libraries(
+    platform: Platform,
+    module: WasmModule,
+    member: str,
+    members: Sequence[str],
+    distribution: str,
+) -> Iterator[Unreachable]:
+    """The libraries ``module`` (at ``member``) needs that ``members``, every binary of the
+    wheel in archive order, ship where Pyodide for ``platform`` would not find them."""
+    abi = _abi(platform)
     if abi is None or abi.dylib_search is None:
         return
+    searched = _runtime_path_dirs(abi, module, member)
     for library in module.needed:
         if "/" in library:
             continue  # a path, not a name to search for
-        copies = [m for m in subject.members if posixpath.basename(m) == library]
+        copies = tuple(m for m in members if posixpath.basename(m) == library)
         if not copies:
             continue  # not shipped at all: external-library says so
-        origin = posixpath.dirname(subject.member)
         if abi.dylib_search == "package":
-            if _found_by_package_loader(subject, copies):
-                continue
-            fix = (f"ship {library} in {subject.distribution}.libs/, at the top of the wheel"
-                   + (f" or under {origin}/" if origin else "")
-                   + ", or before the module in the archive")  # fmt: skip
-        else:
-            searched = _runtime_path_dirs(abi, module, subject.member)
-            if any(posixpath.dirname(copy) in searched for copy in copies):
-                continue
+            if not _found_by_package_loader(member, members, distribution, copies):
+                yield Unreachable(library, copies, runtime_path=False)
+        elif not any(posixpath.dirname(copy) in searched for copy in copies):
+            yield Unreachable(library, copies, runtime_path=True)
+
+
+def _unreachable_findings(subject: Subject, module: WasmModule) -> Iterator[Finding]:
+    abi = _abi(subject.platform)
+    if abi is None:
+        return
+    origin = posixpath.dirname(subject.member)
+    for found in unreachable_libraries(
+        subject.platform, module, subject.member, subject.members, subject.distribution
+    ):
+        library, copies = found.library, found.copies
+        if found.runtime_path:
             relative = posixpath.relpath(posixpath.dirname(copies[0]) or ".", origin or ".")
             entry = "$ORIGIN" + ("" if relative == "." else f"/{relative}")
             fix = (f"add {entry} to the module's dylink.0 RUNTIME_PATH (wasm-ld -rpath), "
                    f"or ship {library} at the top of the wheel")  # fmt: skip
+        else:
+            fix = (f"ship {library} in {subject.distribution}.libs/, at the top of the wheel"
+                   + (f" or under {origin}/" if origin else "")
+                   + ", or before the module in the archive")  # fmt: skip
         yield subject.finding(
             "unreachable-side-module",
             f"needs {library}, which the wheel ships as {', '.join(copies)}, where "
@@ -81,16 +112,18 @@ def _unreachable_libraries(subject: Subject, module: WasmModule) -> Iterator[Fin
         )
 
 
-def _found_by_package_loader(subject: Subject, copies: list[str]) -> bool:
+def _found_by_package_loader(
+    member: str, members: Sequence[str], distribution: str, copies: tuple[str, ...]
+) -> bool:
     """Pyodide 0.26/0.27: a copy loaded before the module, or one in the directories its
     loader searches (``<dist>.libs``, site-packages, the module's directory and below)."""
-    position = subject.members.index(subject.member)
-    if any(subject.members.index(copy) < position for copy in copies):
+    position = members.index(member)
+    if any(members.index(copy) < position for copy in copies):
         return True
-    origin = posixpath.dirname(subject.member)
+    origin = posixpath.dirname(member)
     for copy in copies:
         directory = posixpath.dirname(copy)
-        if directory in ("", f"{subject.distribution}.libs"):
+        if directory in ("", f"{distribution}.libs"):
             return True
         if not origin or directory == origin or directory.startswith(origin + "/"):
             return True

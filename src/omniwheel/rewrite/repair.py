@@ -12,6 +12,8 @@ One procedure serves every family; what differs sits behind ``_Vendoring``:
 * WebAssembly (Emscripten side modules): copies go to ``<dist>.libs/`` too, the
   ``dylink.0`` needed entries name the copy and its ``RUNTIME_PATH`` becomes
   ``$ORIGIN/<relative>``, which is how Pyodide 0.29 finds it (see ``wasm_edit``).
+  A library the wheel already ships where that loader does not look (the audit's
+  ``unreachable-side-module``) gets its ``$ORIGIN/<relative>`` entry the same way.
 * PE (Windows): copies go to ``<dist>.libs/`` as delvewheel puts them, import and
   delay-import descriptors name the copy, and the package's ``__init__.py`` adds
   that directory with ``os.add_dll_directory`` (``dll_directory``); a top-level
@@ -42,8 +44,17 @@ from pathlib import Path
 from typing import Any, cast
 
 from omniwheel.audit.check import RULES, BinaryMember, WheelReport, check_open_wheel
+from omniwheel.audit.emscripten import unreachable_libraries
 from omniwheel.audit.findings import Finding, Severity
-from omniwheel.binaries import Binary, BinaryParseError, ElfFile, MachOFile, PeFile, parse_binary
+from omniwheel.binaries import (
+    Binary,
+    BinaryParseError,
+    ElfFile,
+    MachOFile,
+    PeFile,
+    WasmModule,
+    parse_binary,
+)
 from omniwheel.errors import OmniwheelError, UsageError
 from omniwheel.platforms import Platform, parse_platform
 from omniwheel.platforms.linux import LinuxFamily
@@ -190,7 +201,8 @@ def _repair(
             "add the directory holding it with --lib-path, or --exclude it",
             report,
         )
-    changes = _changes(wheel, plan, vendoring, filename, report)
+    shipped = vendoring.shipped_references(wheel, original, target)
+    changes = _changes(wheel, plan, vendoring, filename, report, shipped)
     if not changes.files and changes.filename is None:
         report.output = str(path)  # nothing to vendor, nothing to retag: nothing to write
         report.check = _judged(_reading(original, path), filename)
@@ -365,8 +377,10 @@ def _changes(
     vendoring: _Vendoring,
     filename: WheelFilename,
     report: RepairReport,
+    shipped: dict[str, dict[str, str]],
 ) -> WheelChanges:
-    """Hash and place the copies, then rewrite every binary with a moved reference."""
+    """Hash and place the copies, then rewrite every binary with a moved reference or a
+    library the wheel ships that its search path must reach (``shipped``, by member)."""
     needers = [node.member for node in plan.nodes if node.source is None and node.references]
     libs_dir = vendoring.libs_dir(wheel, needers)
     originals: dict[str, bytes] = {}  # a copy's member -> the library's bytes, read once
@@ -378,10 +392,11 @@ def _changes(
     changes = WheelChanges(filename=None if filename == wheel.filename else filename)
     for node in plan.nodes:
         is_copy = node.source is not None
-        if not node.references and not is_copy:
+        moved = {name: plan.copies[key].member for name, key in node.references.items()}
+        moved |= shipped.get(node.member, {})
+        if not moved and not is_copy:
             continue
         data = originals[node.member] if is_copy else wheel.read_bytes(node.member)
-        moved = {name: plan.copies[key].member for name, key in node.references.items()}
         changes.files[node.member], rewrite = vendoring.rewrite(
             node.member, data, node.binary, moved, is_copy
         )
@@ -475,6 +490,13 @@ class _Vendoring(ABC):
         that by themselves where they carry a path (ELF, Mach-O, WebAssembly)."""
         return []
 
+    def shipped_references(
+        self, wheel: Wheel, original: WheelReport, platform: Platform
+    ) -> dict[str, dict[str, str]]:
+        """By binary member: libraries the wheel ships where ``platform``'s loader would not
+        look, each with the copy the binary's search path should reach (WebAssembly only)."""
+        return {}
+
 
 def _dist_libs(wheel: Wheel) -> str:
     """``<dist>.libs``: where auditwheel and delvewheel put the copies."""
@@ -510,11 +532,40 @@ def _origin_paths(member: str, references: dict[str, str]) -> set[str]:
 class _WasmVendoring(_ElfVendoring):
     """Copies go to ``<dist>.libs/`` as for ELF; side modules have no soname to set."""
 
+    def shipped_references(
+        self, wheel: Wheel, original: WheelReport, platform: Platform
+    ) -> dict[str, dict[str, str]]:
+        """Where Pyodide reads RUNTIME_PATH (0.28 on), the audit's unreachable libraries."""
+        members = tuple(item.member for item in original.binaries)
+        distribution = wheel.filename.name.replace("-", "_")
+        found: dict[str, dict[str, str]] = {}
+        for item in original.binaries:
+            if not isinstance(item.binary, WasmModule):
+                continue  # wrong-binary-format, nothing repair can change
+            for library in unreachable_libraries(
+                platform, item.binary, item.member, members, distribution
+            ):
+                if library.runtime_path:
+                    found.setdefault(item.member, {})[library.library] = library.copies[0]
+        return found
+
     def rewrite(
         self, member: str, data: bytes, binary: Binary, references: dict[str, str], is_copy: bool
     ) -> tuple[bytes, Rewrite]:
-        names = {name: posixpath.basename(path) for name, path in references.items()}
-        runtime_path = sorted(_origin_paths(member, references)) if references else None
+        """A shipped library keeps its name (a reference to itself); the entries the module
+        had stay after the new ones."""
+        names = {
+            name: posixpath.basename(path)
+            for name, path in references.items()
+            if posixpath.basename(path) != name
+        }
+        dylink = cast(WasmModule, binary).dylink
+        kept = dylink.runtime_path if dylink else ()
+        runtime_path = (
+            list(dict.fromkeys([*sorted(_origin_paths(member, references)), *kept]))
+            if references
+            else None
+        )
         try:
             edited = edit_wasm(data, WasmChanges(needed=names, runtime_path=runtime_path))
         except WasmEditError as error:
