@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,12 @@ def run_pyodide(abi: str, body: str, *, cwd: Path, timeout: float = 180) -> str:
     if result.returncode != 0:
         pytest.fail(f"Pyodide {PYODIDE_FOR_ABI[abi]} failed:\n{result.stderr[-4000:]}")
     return result.stdout
+
+
+def python_value_in_pyodide(abi: str, wheels: Sequence[Path], code: str, *, cwd: Path) -> str:
+    """Load ``wheels`` with ``loadPackage``, run ``code`` and return its last expression's
+    value as Pyodide prints it."""
+    paths = json.dumps([str(wheel) for wheel in wheels])
+    run = f"console.log(pyodide.runPython({json.dumps(code)}));"
+    body = f"await pyodide.loadPackage({paths});\n{run}"
+    return run_pyodide(abi, body, cwd=cwd).strip().splitlines()[-1]

@@ -10,7 +10,6 @@ the build environment; both wheels then run in Pyodide 0.29 under Node.
 
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from omniwheel.build.pythons import find_build_python
 from omniwheel.files import default_cache_dir, file_sha256
 from omniwheel.platforms import parse_platform
 from omniwheel.wheel import Wheel
-from pyodide_runtime import run_pyodide
+from pyodide_runtime import python_value_in_pyodide
 from recipetrees import MARKUPSAFE_SDIST, pyproject, sdist_url, write_tree
 
 PLATFORM = parse_platform("pyodide-2025.0")
@@ -229,12 +228,9 @@ def test_cross_build_env_gives_the_host_package_and_the_target_files(tmp_path: P
     assert host.startswith("_speedups.cpython-313-") and "emscripten" not in host
     log = outcomes["consumer"].log
     assert log is not None and "cross-build files of markupsafe laid over" in log.read_text()
-    out = run_pyodide(
-        "2025_0",
-        f"await pyodide.loadPackage({json.dumps([str(markupsafe), str(consumer)])});\n"
-        "console.log(pyodide.runPython(`\n"
+    code = (
         "import markupsafe, consumer._bits\n"
-        "f'{markupsafe.BUILT_FOR} {consumer._bits.bits()} {markupsafe.escape(\"<\")}'\n`));",
-        cwd=tmp_path,
+        "f'{markupsafe.BUILT_FOR} {consumer._bits.bits()} {markupsafe.escape(\"<\")}'"
     )
-    assert out.strip().splitlines()[-1] == "wasm32 32 &lt;"
+    value = python_value_in_pyodide("2025_0", [markupsafe, consumer], code, cwd=tmp_path)
+    assert value == "wasm32 32 &lt;"

@@ -33,7 +33,7 @@ from omniwheel.rewrite.repair import repair_wheel
 from omniwheel.rewrite.wasm_edit import WasmChanges, WasmEditError, edit_wasm
 from omniwheel.wheel import Wheel
 from omniwheel.wheel.writer import WheelChanges, rewrite_wheel
-from pyodide_runtime import pyodide_dist, run_pyodide
+from pyodide_runtime import pyodide_dist, python_value_in_pyodide
 from recipetrees import pyproject, write_tree
 from toolrun import run
 
@@ -243,15 +243,8 @@ def test_vendored_side_module_loads_in_pyodide(tmp_path: Path, abi: str) -> None
     assert extension.needed == (copy.split("/")[1],)
     # The original library is gone: the build's work directory and host prefix are deleted.
     assert not list((output / ".omniwheel-build").glob("*/work/*/prefix/lib/libshout.so"))
-    out = run_pyodide(
-        abi,
-        f"await pyodide.loadPackage({json.dumps(str(shouter.wheel))});\n"
-        "console.log(pyodide.runPython(`\n"
-        "import shouter._shout\n"
-        "str(shouter._shout.level())\n`));",
-        cwd=tmp_path,
-    )
-    assert out.strip().splitlines()[-1] == "11"
+    code = "import shouter._shout\nstr(shouter._shout.level())"
+    assert python_value_in_pyodide(abi, [shouter.wheel], code, cwd=tmp_path) == "11"
     if abi == "2025_0":
         _runtime_path_is_what_pyodide_029_follows(shouter.wheel, extension, tmp_path)
 
