@@ -16,7 +16,6 @@ import dataclasses
 import os
 import stat
 import struct
-import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -30,22 +29,30 @@ from omniwheel.wheel.archive import StoredMember, path_problem
 from omniwheel.wheel.filename import WheelFilename
 from omniwheel.wheel.reader import Wheel
 from omniwheel.wheel.record import Record, RecordEntry
+from omniwheel.wheel.zipformat import (
+    CENTRAL,
+    CENTRAL_SIGNATURE,
+    DEFLATED,
+    END,
+    END_SIGNATURE,
+    FLAG_UTF8,
+    LOCAL,
+    LOCAL_SIGNATURE,
+    ZIP64_COUNT_MARKER,
+    ZIP64_END,
+    ZIP64_END_SIGNATURE,
+    ZIP64_LOCATOR,
+    ZIP64_LOCATOR_SIGNATURE,
+    ZIP64_MARKER,
+)
 
 ZIP64_THRESHOLD = 0xFFFFFFFF
 """Sizes and offsets from this value up go in zip64 fields (a module constant so tests can
 exercise the zip64 layout without writing 4 GiB)."""
 
-_ZIP64_MARKER = 0xFFFFFFFF
-_ZIP64_COUNT_MARKER = 0xFFFF
-_LOCAL = struct.Struct("<4sHHHHHIIIHH")
-_CENTRAL = struct.Struct("<4sHHHHHHIIIHHHHHII")
-_END = struct.Struct("<4sHHHHIIH")
-_ZIP64_END = struct.Struct("<4sQHHIIQQQQ")
-_ZIP64_LOCATOR = struct.Struct("<4sIQI")
 _VERSION_DEFLATE = 20
 _VERSION_ZIP64 = 45
 _MADE_BY_UNIX = 3 << 8
-_FLAG_UTF8 = 0x800
 _DOS_DIRECTORY = 0x10
 _DEFAULT_MODE = 0o644
 _SIGNATURES = (".jws", ".p7s")
@@ -243,7 +250,7 @@ class _RunCopier:
             self._start = stored.header_offset
             self._output_start = self._handle.tell()
         self._end = stored.data_end
-        encoding = "utf-8" if stored.local_flags & _FLAG_UTF8 else "cp437"
+        encoding = "utf-8" if stored.local_flags & FLAG_UTF8 else "cp437"
         offset = self._output_start + stored.header_offset - self._start
         # Kept as stored: the central entry must repeat the local header's name bytes and flags.
         return _stored_entry(stored, stored.name.encode(encoding), stored.local_flags, offset)
@@ -289,7 +296,7 @@ def _write_new(
     entry = _Written(
         name=member.name.encode("utf-8"),
         flags=_flags(member.name),
-        method=zipfile.ZIP_DEFLATED,
+        method=DEFLATED,
         dos_time=_dos_time(date_time),
         dos_date=_dos_date(date_time),
         crc=packed.crc,
@@ -304,7 +311,7 @@ def _write_new(
 
 
 def _flags(name: str) -> int:
-    return 0 if name.isascii() else _FLAG_UTF8
+    return 0 if name.isascii() else FLAG_UTF8
 
 
 def _attributes(name: str, mode: int) -> int:
@@ -327,7 +334,7 @@ def _zip64_sizes(entry: _Written) -> bool:
 
 def _field(value: int) -> int:
     """A 32-bit header field: the value, or the marker saying "see the zip64 extra"."""
-    return _ZIP64_MARKER if value >= ZIP64_THRESHOLD else value
+    return ZIP64_MARKER if value >= ZIP64_THRESHOLD else value
 
 
 def _write_local_header(entry: _Written, handle: BinaryIO) -> None:
@@ -335,10 +342,10 @@ def _write_local_header(entry: _Written, handle: BinaryIO) -> None:
     sizes = (entry.compressed_size, entry.size)
     if _zip64_sizes(entry):
         extra = struct.pack("<HHQQ", 1, 16, entry.size, entry.compressed_size)
-        sizes = (_ZIP64_MARKER, _ZIP64_MARKER)
+        sizes = (ZIP64_MARKER, ZIP64_MARKER)
     handle.write(
-        _LOCAL.pack(
-            b"PK\x03\x04",
+        LOCAL.pack(
+            LOCAL_SIGNATURE,
             _VERSION_ZIP64 if extra else _VERSION_DEFLATE,
             entry.flags,
             entry.method,
@@ -366,8 +373,8 @@ def _write_central_directory(entries: list[_Written], handle: BinaryIO) -> None:
         extra = struct.pack(f"<HH{len(large)}Q", 1, 8 * len(large), *large) if large else b""
         version = _VERSION_ZIP64 if extra else _VERSION_DEFLATE
         handle.write(
-            _CENTRAL.pack(
-                b"PK\x01\x02",
+            CENTRAL.pack(
+                CENTRAL_SIGNATURE,
                 _MADE_BY_UNIX | version,
                 version,
                 entry.flags,
@@ -390,12 +397,12 @@ def _write_central_directory(entries: list[_Written], handle: BinaryIO) -> None:
         handle.write(extra)
     end = handle.tell()
     size, count = end - start, len(entries)
-    zip64 = count >= _ZIP64_COUNT_MARKER or max(size, start) >= ZIP64_THRESHOLD
+    zip64 = count >= ZIP64_COUNT_MARKER or max(size, start) >= ZIP64_THRESHOLD
     if zip64:
         handle.write(
-            _ZIP64_END.pack(
-                b"PK\x06\x06",
-                _ZIP64_END.size - 12,
+            ZIP64_END.pack(
+                ZIP64_END_SIGNATURE,
+                ZIP64_END.size - 12,
                 _MADE_BY_UNIX | _VERSION_ZIP64,
                 _VERSION_ZIP64,
                 0,
@@ -406,16 +413,16 @@ def _write_central_directory(entries: list[_Written], handle: BinaryIO) -> None:
                 start,
             )
         )
-        handle.write(_ZIP64_LOCATOR.pack(b"PK\x06\x07", 0, end, 1))
+        handle.write(ZIP64_LOCATOR.pack(ZIP64_LOCATOR_SIGNATURE, 0, end, 1))
     handle.write(
-        _END.pack(
-            b"PK\x05\x06",
+        END.pack(
+            END_SIGNATURE,
             0,
             0,
-            _ZIP64_COUNT_MARKER if zip64 else count,
-            _ZIP64_COUNT_MARKER if zip64 else count,
-            _ZIP64_MARKER if zip64 else size,
-            _ZIP64_MARKER if zip64 else start,
+            ZIP64_COUNT_MARKER if zip64 else count,
+            ZIP64_COUNT_MARKER if zip64 else count,
+            ZIP64_MARKER if zip64 else size,
+            ZIP64_MARKER if zip64 else start,
             0,
         )
     )
