@@ -5,9 +5,11 @@
 Three operations, each timed once in this run from a warm page cache, writing into
 a fresh temporary directory on the same filesystem:
 
-* `cp` of the file: the floor any rewrite must pay to write the bytes again, and
-  `cp` followed by `sync FILE`, since omniwheel makes its output durable (fsync)
-  before renaming it into place;
+* `cp` of the file: the floor any rewrite must pay to write the bytes again;
+  `cp` followed by `sync FILE`, what omniwheel pays when its output replaces a file
+  (it fsyncs then, and only then, before renaming into place); and a bare
+  interpreter (`python -S`) copying the file with `shutil.copyfile`, the floor for
+  any tool written in Python: start-up plus the same kernel copy;
 * `wheel tags --build 1` (pypa/wheel, installed in this environment) and
   `omniwheel retag --build 1`: the same change, a new build tag, which claims no
   new platform, so omniwheel does not re-check the binaries;
@@ -29,6 +31,7 @@ from pathlib import Path
 from measure import measure, warm
 
 OMNIWHEEL = [sys.executable, "-m", "omniwheel", "retag"]
+COPY = "import shutil, sys; shutil.copyfile(sys.argv[1], sys.argv[2])"
 
 
 def main() -> None:
@@ -44,7 +47,7 @@ def main() -> None:
     warm(wheel)
     with tempfile.TemporaryDirectory(dir=wheel.parent) as scratch:
         work = Path(scratch)
-        for name in ("cp", "cp+sync", "wheel", "omniwheel", "checked"):
+        for name in ("cp", "cp+sync", "python", "wheel", "omniwheel", "checked"):
             (work / name).mkdir()
         source = work / "wheel" / wheel.name  # `wheel tags` writes beside its input
         synced = [str(wheel), str(work / "cp+sync" / wheel.name)]
@@ -54,6 +57,9 @@ def main() -> None:
             "cp": measure(["cp", str(wheel), str(work / "cp")]),
             # omniwheel fsyncs before its atomic rename; this is cp paying the same.
             "cp + sync FILE": measure(["sh", "-c", 'cp "$0" "$1" && sync "$1"', *synced]),
+            "python -S, shutil.copyfile": measure(
+                [sys.executable, "-S", "-c", COPY, str(wheel), str(work / "python" / wheel.name)]
+            ),
             "wheel tags --build 1": measure(
                 [sys.executable, "-m", "wheel", "tags", "--build", "1", str(source)]
             ),
@@ -73,6 +79,9 @@ def main() -> None:
     print(f"wheel tags / omniwheel retag: {runs['wheel tags --build 1'][0] / ours:.1f}x faster")
     print(f"omniwheel retag / cp:         {ours / runs['cp'][0]:.2f}x the time of cp")
     print(f"omniwheel retag / cp + sync:  {ours / runs['cp + sync FILE'][0]:.2f}x")
+    floor = runs["python -S, shutil.copyfile"][0]
+    print(f"python -S copy / cp:          {floor / runs['cp'][0]:.2f}x (the floor for Python)")
+    print(f"omniwheel retag / python -S copy: {ours / floor:.2f}x")
 
 
 if __name__ == "__main__":

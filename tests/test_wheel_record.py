@@ -26,7 +26,7 @@ def test_parses_rows_and_the_self_row() -> None:
     entry = record.get("demo/__init__.py")
     assert entry is not None
     assert entry.size == 6
-    assert entry.hash == FileHash("sha256", hashlib.sha256(b"x = 1\n").digest())
+    assert entry.hash == FileHash.of_digest("sha256", hashlib.sha256(b"x = 1\n").digest())
     assert str(entry.hash) == X_HASH
     assert "demo/a,b.py" in record
     assert record.get("demo-1.0.dist-info/RECORD") == RecordEntry(
@@ -46,7 +46,7 @@ def test_padded_hashes_are_accepted_and_written_unpadded() -> None:
 
 def test_stronger_algorithms_are_accepted() -> None:
     digest = hashlib.sha512(b"x = 1\n").digest()
-    entry = RecordEntry("a.py", FileHash("sha512", digest), 6)
+    entry = RecordEntry("a.py", FileHash.of_digest("sha512", digest), 6)
     assert parse(Record([entry]).serialize().decode()).get("a.py") == entry
 
 
@@ -80,7 +80,10 @@ def test_non_utf8_record_is_refused() -> None:
 def test_hash_stream_and_for_bytes_agree() -> None:
     data = bytes(range(256)) * 5000  # larger than one read chunk
     file_hash, size = hash_stream(io.BytesIO(data))
-    assert (file_hash, size) == (FileHash("sha256", hashlib.sha256(data).digest()), len(data))
+    assert (file_hash, size) == (
+        FileHash.of_digest("sha256", hashlib.sha256(data).digest()),
+        len(data),
+    )
     assert RecordEntry.for_bytes("blob", data) == RecordEntry("blob", file_hash, size)
 
 

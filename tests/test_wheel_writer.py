@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 import zipfile
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from conftest import MakeWheel
 from omniwheel.errors import UsageError
 from omniwheel.wheel import Wheel, WheelError, WheelFilename, writer
 from omniwheel.wheel.writer import WheelChanges, rewrite_wheel
+from omniwheel.wheel.zipformat import read_central_directory
 
 PURE = "demo-1.0-py3-none-any.whl"
 
@@ -191,3 +193,79 @@ def test_non_ascii_names_are_flagged_utf8(make_wheel: MakeWheel, tmp_path: Path)
         assert info.flag_bits & 0x800
         assert stat.S_ISREG(info.external_attr >> 16)
         assert archive.read(info) == b"ok"
+
+
+def _retag_to_new_platform(source: Path, output_dir: Path) -> Path:
+    new_name = _retagged(source, "manylinux_2_34_x86_64")
+    output_dir.mkdir(exist_ok=True)
+    return rewrite_wheel(source, WheelChanges(filename=new_name), output_dir / new_name.filename)
+
+
+def test_members_before_dist_info_are_copied_as_one_block(
+    real_wheel: Callable[[str], Path], tmp_path: Path
+) -> None:
+    """Everything up to .dist-info keeps its offset: its bytes and central records are reused."""
+    source = real_wheel("manylinux-vendored")
+    output = _retag_to_new_platform(source, tmp_path)
+    data, new = source.read_bytes(), output.read_bytes()
+    before = read_central_directory(lambda at, size: data[at : at + size], len(data))
+    after = read_central_directory(lambda at, size: new[at : at + size], len(new))
+    first_dist_info = next(i for i, e in enumerate(before.entries) if ".dist-info/" in e.name)
+    block_end = before.entries[first_dist_info].header_offset
+    records_end = before.entries[first_dist_info].record_offset
+    assert first_dist_info > 100 and new[:block_end] == data[:block_end]
+    assert after.data[:records_end] == before.data[:records_end]
+    with Wheel.open(output) as wheel:
+        wheel.verify()
+
+
+def test_directory_order_unlike_file_order_is_rewritten_member_by_member(
+    real_wheel: Callable[[str], Path], tmp_path: Path
+) -> None:
+    """A directory listing members in another order than the file holds them still retags."""
+    data = bytearray(real_wheel("manylinux-vendored").read_bytes())
+    directory = read_central_directory(lambda at, size: data[at : at + size], len(data))
+    spans = [
+        directory.data[entry.record_offset : following.record_offset]
+        for entry, following in zip(directory.entries, directory.entries[1:], strict=False)
+    ] + [directory.data[directory.entries[-1].record_offset :]]
+    spans[0], spans[1] = spans[1], spans[0]  # the second member is now listed first
+    data[directory.start : directory.start + len(directory.data)] = b"".join(spans)
+    source = tmp_path / real_wheel("manylinux-vendored").name
+    source.write_bytes(bytes(data))
+    output = _retag_to_new_platform(source, tmp_path / "out")
+    with Wheel.open(output) as wheel:
+        wheel.verify()
+        names = [member.name for member in wheel.members()]
+    assert names[:2] == [directory.entries[1].name, directory.entries[0].name]
+    with zipfile.ZipFile(output) as archive:
+        assert archive.testzip() is None
+
+
+def test_a_bad_local_header_inside_the_block_is_refused(
+    real_wheel: Callable[[str], Path], tmp_path: Path
+) -> None:
+    data = bytearray(real_wheel("manylinux-vendored").read_bytes())
+    directory = read_central_directory(lambda at, size: data[at : at + size], len(data))
+    victim = directory.entries[5]
+    data[victim.header_offset + 30] ^= 0x01  # first byte of the local header's name
+    source = tmp_path / real_wheel("manylinux-vendored").name
+    source.write_bytes(bytes(data))
+    with pytest.raises(WheelError, match="local header names"):
+        _retag_to_new_platform(source, tmp_path / "out")
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_only_a_replaced_file_is_made_durable(
+    make_wheel: MakeWheel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """fsync when the rename replaces a file (its content is at stake), not for a new file."""
+    source = make_wheel(PURE)
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd))[1])
+    (tmp_path / "new").mkdir()
+    rewrite_wheel(source, WheelChanges(files={"demo/x.py": b""}), tmp_path / "new" / PURE)
+    assert synced == []
+    rewrite_wheel(source, WheelChanges(files={"demo/y.py": b""}), source)
+    assert len(synced) == 2  # the file, then its directory

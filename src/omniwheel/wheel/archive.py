@@ -28,13 +28,14 @@ import shutil
 import stat
 import tempfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import pairwise
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 from omniwheel.wheel.errors import WheelError
 from omniwheel.wheel.record import FileHash, RecordEntry, new_hasher
@@ -46,8 +47,10 @@ from omniwheel.wheel.zipformat import (
     LOCAL_SIGNATURE,
     STORED,
     ZIP64_MARKER,
+    CentralDirectory,
     CentralEntry,
     ZipFormatError,
+    date_time,
     read_central_directory,
 )
 
@@ -86,9 +89,11 @@ class Limits:
     in_memory_max: int = 32 * MiB
 
 
-@dataclass(frozen=True)
-class MemberInfo:
-    """A member as the central directory declares it (sizes are enforced when read)."""
+class MemberInfo(NamedTuple):
+    """A member as the central directory declares it (sizes are enforced when read).
+
+    A named tuple: wheels list thousands of members, and it is built for each.
+    """
 
     name: str
     size: int
@@ -190,12 +195,12 @@ class WheelArchive:
         except OSError as exc:
             raise WheelError(self.name, f"cannot be opened: {exc.strerror or exc}") from exc
         try:
-            self._entries = self._read_directory()
+            self._directory, self._entries = self._read_directory()
         except BaseException:
             self._file.close()
             raise
 
-    def _read_directory(self) -> dict[str, _Entry]:
+    def _read_directory(self) -> tuple[CentralDirectory, dict[str, _Entry]]:
         try:
             size = os.fstat(self._file.fileno()).st_size
             directory = read_central_directory(self._read_at, size)
@@ -228,7 +233,7 @@ class WheelArchive:
                 f"{self.limits.max_total_size}; raise Limits.max_total_size if it is genuine",
             )
         # Restore archive order for listings: installers and RECORD follow it.
-        return {info.name: entries[info.name] for info in directory.entries}
+        return directory, {info.name: entries[info.name] for info in directory.entries}
 
     def members(self) -> tuple[MemberInfo, ...]:
         """All members in archive order."""
@@ -249,6 +254,9 @@ class WheelArchive:
 
     def __contains__(self, name: object) -> bool:
         return name in self._entries
+
+    def _info(self, name: str) -> CentralEntry:
+        return self._entry(name).info
 
     def _entry(self, name: str) -> _Entry:
         try:
@@ -351,6 +359,34 @@ class WheelArchive:
             local_flags=flags,
             self_contained=not flags & FLAG_DATA_DESCRIPTOR,
         )
+
+    def newest_date_time(self, names: Iterable[str]) -> tuple[int, int, int, int, int, int]:
+        """The latest timestamp among these members (1980-01-01 when there are none)."""
+        infos = (self._entry(name).info for name in names)
+        # (date, time) pairs order as the moments do; 0x21 is 1980-01-01.
+        return date_time(
+            *max(((info.dos_date, info.dos_time) for info in infos), default=(0x21, 0))
+        )
+
+    def leading_members(self, count: int) -> tuple[int, bytes] | None:
+        """The first ``count`` members (directory order) as one block, for copying verbatim.
+
+        Returns where their bytes end and their central-directory records, when
+        those members fill the archive from its first byte in directory order (so
+        a copy keeps every offset the records state); ``None`` otherwise. Each
+        local header is checked, as for any member copied.
+        """
+        entries = self._directory.entries
+        if count == 0:
+            return 0, b""
+        offsets = [entry.header_offset for entry in entries[: count + 1]]
+        if offsets[0] != 0 or any(a >= b for a, b in pairwise(offsets)):
+            return None
+        for entry in entries[:count]:
+            self._local_header(entry.name)
+        if count == len(entries):
+            return self._directory.start, self._directory.data
+        return offsets[count], self._directory.data[: entries[count].record_offset]
 
     def copy_range(self, start: int, end: int, target: BinaryIO) -> None:
         """Copy bytes ``start:end`` of the archive to ``target`` (in the kernel where it can).
@@ -504,7 +540,7 @@ class MemberStream(io.RawIOBase):
         if expected is not None and expected.size not in (None, self._produced):
             raise self._fail(f"is {self._produced} bytes but RECORD says {expected.size}")
         if self._hasher is not None and expected is not None and expected.hash is not None:
-            actual = FileHash(expected.hash.algorithm, self._hasher.digest())
+            actual = FileHash.of_digest(expected.hash.algorithm, self._hasher.digest())
             if actual != expected.hash:
                 raise self._fail(f"hashes to {actual} but RECORD says {expected.hash}")
         self._finished = True

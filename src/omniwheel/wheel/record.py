@@ -8,15 +8,13 @@ padding. RECORD lists itself as ``path,,``.
 from __future__ import annotations
 
 import base64
-import binascii
 import csv
 import hashlib
 import io
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 from omniwheel.wheel.errors import WheelError, decode_utf8
 
@@ -30,16 +28,22 @@ ALLOWED_ALGORITHMS = frozenset(
 
 _URLSAFE_B64 = re.compile(r"[A-Za-z0-9_-]+=*")
 _SIZE = re.compile(r"[0-9]+")
-_URLSAFE_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
 _CHUNK = 1 << 20
 
 
-@dataclass(frozen=True)
-class FileHash:
-    """A RECORD hash: algorithm name and raw digest; ``str()`` gives the RECORD form."""
+class FileHash(NamedTuple):
+    """A RECORD hash: the algorithm and the digest as RECORD writes it (urlsafe base64, unpadded).
+
+    Kept as text, not bytes: a 12,000-row RECORD is parsed on every retag, and
+    installers compare hashes in this form too.
+    """
 
     algorithm: str
-    digest: bytes
+    value: str
+
+    @classmethod
+    def of_digest(cls, algorithm: str, digest: bytes) -> FileHash:
+        return cls(algorithm, base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii"))
 
     @classmethod
     def parse(cls, text: str) -> FileHash:
@@ -54,22 +58,17 @@ class FileHash:
         if _URLSAFE_B64.fullmatch(encoded) is None:
             raise ValueError(f"hash {text!r} is not urlsafe base64 (A-Z a-z 0-9 - _)")
         stripped = encoded.rstrip("=")
-        padded = (stripped + "=" * (-len(stripped) % 4)).encode("ascii")
-        try:
-            # binascii directly: base64's wrappers cost more than the decoding on big RECORDs.
-            digest = binascii.a2b_base64(padded.translate(_URLSAFE_TO_STANDARD))
-        except binascii.Error as exc:
-            raise ValueError(f"hash {text!r} is not valid base64: {exc}") from exc
         expected = _digest_size(algorithm)
-        if len(digest) != expected:
+        # Unpadded base64 of n bytes has exactly ceil(4n/3) characters.
+        if len(stripped) != (4 * expected + 2) // 3:
             raise ValueError(
-                f"hash {text!r} decodes to {len(digest)} bytes; {algorithm} has {expected}"
+                f"hash {text!r} decodes to {len(stripped) * 3 // 4} bytes; "
+                f"{algorithm} has {expected}"
             )
-        return cls(algorithm, digest)
+        return cls(algorithm, stripped)
 
     def __str__(self) -> str:
-        encoded = base64.urlsafe_b64encode(self.digest).rstrip(b"=").decode("ascii")
-        return f"{self.algorithm}={encoded}"
+        return f"{self.algorithm}={self.value}"
 
 
 @cache
@@ -89,12 +88,14 @@ def hash_stream(stream: BinaryIO, algorithm: str = "sha256") -> tuple[FileHash, 
     while chunk := stream.read(_CHUNK):
         hasher.update(chunk)
         size += len(chunk)
-    return FileHash(algorithm, hasher.digest()), size
+    return FileHash.of_digest(algorithm, hasher.digest()), size
 
 
-@dataclass(frozen=True)
-class RecordEntry:
-    """One RECORD row; hash and size are ``None`` only for RECORD (and its signatures)."""
+class RecordEntry(NamedTuple):
+    """One RECORD row; hash and size are ``None`` only for RECORD (and its signatures).
+
+    Named tuples, like ``FileHash``: a RECORD can have 12,000 rows, each built on every read.
+    """
 
     path: str
     hash: FileHash | None
@@ -105,7 +106,7 @@ class RecordEntry:
         """The row describing ``data`` stored at ``path`` (for rewritten members)."""
         hasher = new_hasher(algorithm)
         hasher.update(data)
-        return cls(path, FileHash(algorithm, hasher.digest()), len(data))
+        return cls(path, FileHash.of_digest(algorithm, hasher.digest()), len(data))
 
 
 class Record:

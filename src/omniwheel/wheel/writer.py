@@ -81,7 +81,8 @@ class _Output:
     name: str
     mode: int
     content: bytes | None = None
-    stored: StoredMember | None = None
+    source: str | None = None
+    """The input member whose stored bytes are copied (``content`` is then ``None``)."""
 
 
 def rewrite_wheel(source: Path | Wheel, changes: WheelChanges, output: Path) -> Path:
@@ -98,7 +99,9 @@ def rewrite_wheel(source: Path | Wheel, changes: WheelChanges, output: Path) -> 
     filename = changes.filename or source.filename
     _check_changes(source, changes, filename)
     members = list(_plan(source, changes, filename))
-    with atomic_output(output) as handle:
+    # Durable (fsync) only when a file is replaced: then the old content is at stake. A new
+    # file can be made again from its input, as cp, pip and uv assume of theirs.
+    with atomic_output(output, durable=output.exists()) as handle:
         _write_zip(source, members, f"{source.dist_info}/RECORD", handle)
     return output
 
@@ -151,8 +154,7 @@ def _plan(wheel: Wheel, changes: WheelChanges, filename: WheelFilename) -> Itera
         elif name in changes.files:
             yield _Output(name, member.mode or _DEFAULT_MODE, content=changes.files[name])
         else:
-            stored = wheel.archive.stored_member(member.name)
-            yield _Output(name, member.mode, stored=stored)
+            yield _Output(name, member.mode, source=member.name)
     if not added:
         yield from _additions(additions, changes)
 
@@ -179,28 +181,33 @@ class _Written:
 
 
 def _write_zip(wheel: Wheel, members: list[_Output], record_path: str, handle: BinaryIO) -> None:
-    """Write the members, then RECORD describing them, then the central directory."""
-    rows: list[RecordEntry] = []
+    """Write the members, then RECORD describing them, then the central directory.
+
+    The leading members that keep their name and place are copied as one block,
+    their central records with them: a retag of a 12,000-member wheel does no
+    per-member work for everything before ``.dist-info``.
+    """
+    count, (end, records) = _verbatim_prefix(wheel, members)
+    wheel.archive.copy_range(0, end, handle)
+    rows = [row for member in members[:count] if (row := wheel.record.get(member.name))]
     written: list[_Written] = []
     copier = _RunCopier(wheel, handle)
+    stored = {m.name: wheel.archive.stored_member(m.source) for m in members[count:] if m.source}
     # New members get the input's newest timestamp: deterministic, and still plausible.
-    newest = max(
-        (member.stored.date_time for member in members if member.stored is not None),
-        default=(1980, 1, 1, 0, 0, 0),
-    )
-    new = [member for member in members if member.stored is None]
+    newest = wheel.archive.newest_date_time(m.source for m in members if m.source is not None)
+    new = [member for member in members if member.source is None]
     with ThreadPoolExecutor(max_workers=_COMPRESSORS) as pool:  # zlib releases the GIL
         packed = dict(zip((m.name for m in new), pool.map(_pack, new), strict=True))
-    for member in members:
-        if member.stored is not None:
-            original = wheel.record.get(member.stored.name)
+    for member in members[count:]:
+        if member.source is not None:
+            original = wheel.record.get(member.source)
             if original is not None:
-                rows.append(dataclasses.replace(original, path=member.name))
-            if member.name == member.stored.name and member.stored.self_contained:
-                written.append(copier.add(member.stored))
+                rows.append(original._replace(path=member.name))
+            if member.name == member.source and stored[member.name].self_contained:
+                written.append(copier.add(stored[member.name]))
                 continue
             copier.flush()
-            written.append(_write_stored(wheel, member, member.stored, handle))
+            written.append(_write_stored(wheel, member, stored[member.name], handle))
         else:
             copier.flush()
             rows.append(packed[member.name].row)
@@ -209,7 +216,20 @@ def _write_zip(wheel: Wheel, members: list[_Output], record_path: str, handle: B
     record = Record([*rows, RecordEntry(record_path, None, None)]).serialize()
     record_member = _Output(record_path, _DEFAULT_MODE, content=record)
     written.append(_write_new(record_member, _pack(record_member), newest, handle))
-    _write_central_directory(written, handle)
+    _write_central_directory(records, count, written, handle)
+
+
+def _verbatim_prefix(wheel: Wheel, members: list[_Output]) -> tuple[int, tuple[int, bytes]]:
+    """How many leading members are the input's first members, unchanged and in place."""
+    inputs = wheel.members()
+    count = 0
+    for member, original in zip(members, inputs, strict=False):
+        if member.source != original.name or member.name != original.name:
+            break
+        count += 1
+    while (block := wheel.archive.leading_members(count)) is None:
+        count = 0  # the input's layout is unusual (directory order is not file order)
+    return count, block
 
 
 @dataclass(frozen=True)
@@ -361,8 +381,12 @@ def _write_local_header(entry: _Written, handle: BinaryIO) -> None:
     handle.write(extra)
 
 
-def _write_central_directory(entries: list[_Written], handle: BinaryIO) -> None:
+def _write_central_directory(
+    verbatim: bytes, verbatim_count: int, entries: list[_Written], handle: BinaryIO
+) -> None:
+    """The directory: the reused records of the verbatim block, then one per written member."""
     start = handle.tell()
+    handle.write(verbatim)
     for entry in entries:
         # zip64 extra: the overflowing fields only, in the order the format fixes.
         large = [
@@ -396,7 +420,7 @@ def _write_central_directory(entries: list[_Written], handle: BinaryIO) -> None:
         handle.write(entry.name)
         handle.write(extra)
     end = handle.tell()
-    size, count = end - start, len(entries)
+    size, count = end - start, verbatim_count + len(entries)
     zip64 = count >= ZIP64_COUNT_MARKER or max(size, start) >= ZIP64_THRESHOLD
     if zip64:
         handle.write(

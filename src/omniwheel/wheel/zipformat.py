@@ -58,19 +58,24 @@ class CentralEntry:
     size: int
     external_attr: int
     header_offset: int
+    record_offset: int
+    """Where this entry's record starts inside the central directory."""
 
     @property
     def date_time(self) -> tuple[int, int, int, int, int, int]:
-        """The MS-DOS timestamp as ``zipfile`` gives it (year, month, day, h, m, s)."""
-        date, time = self.dos_date, self.dos_time
-        return (
-            (date >> 9) + 1980,
-            (date >> 5) & 0xF,
-            date & 0x1F,
-            time >> 11,
-            (time >> 5) & 0x3F,
-            (time & 0x1F) * 2,
-        )
+        return date_time(self.dos_date, self.dos_time)
+
+
+def date_time(dos_date: int, dos_time: int) -> tuple[int, int, int, int, int, int]:
+    """An MS-DOS timestamp as ``zipfile`` gives it: (year, month, day, hour, minute, second)."""
+    return (
+        (dos_date >> 9) + 1980,
+        (dos_date >> 5) & 0xF,
+        dos_date & 0x1F,
+        dos_time >> 11,
+        (dos_time >> 5) & 0x3F,
+        (dos_time & 0x1F) * 2,
+    )
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,8 @@ class CentralDirectory:
     """In directory order (the order installers and RECORD follow)."""
     start: int
     """Where the directory begins: every member's data must end before it."""
+    data: bytes
+    """The directory's bytes, so a rewrite can reuse records whose members did not move."""
 
 
 def read_central_directory(read_at: Callable[[int, int], bytes], size: int) -> CentralDirectory:
@@ -108,7 +115,7 @@ def read_central_directory(read_at: Callable[[int, int], bytes], size: int) -> C
             f"{shift} bytes precede the archive (a self-extractor or a concatenated file?); "
             "a wheel starts with its first member"
         )
-    return CentralDirectory(_parse_entries(directory, count), start)
+    return CentralDirectory(_parse_entries(directory, count), start, directory)
 
 
 def _find_end_record(tail: bytes) -> int:
@@ -146,6 +153,7 @@ def _parse_entries(directory: bytes, count: int) -> list[CentralEntry]:
     position, end = 0, len(directory)
     unpack = CENTRAL.unpack_from
     for index in range(count):
+        record_offset = position
         if position + CENTRAL.size > end:
             raise ZipFormatError(f"central directory ends inside record {index} of {count}")
         (
@@ -171,7 +179,7 @@ def _parse_entries(directory: bytes, count: int) -> list[CentralEntry]:
         entries.append(
             CentralEntry(
                 name, raw_name, flags, method, dos_time, dos_date, crc, compressed, size,
-                external, offset,
+                external, offset, record_offset,
             )
         )  # fmt: skip
     if position != end:
