@@ -7,9 +7,12 @@ import mmap
 import random
 import stat
 import struct
+import subprocess
+import sys
 import warnings
 import zipfile
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -300,3 +303,24 @@ def test_non_zip_and_truncated_input_is_refused(tmp_path: Path, content: bytes) 
 def test_missing_file_is_a_wheel_error(tmp_path: Path) -> None:
     with pytest.raises(WheelError, match=f"^{NAME}: cannot be opened: No such file or directory$"):
         WheelArchive(tmp_path / NAME)
+
+
+@pytest.mark.parametrize("isal", ["present", "absent"])
+def test_members_inflate_with_and_without_isal(
+    real_wheel: Callable[[str], Path], isal: str
+) -> None:
+    """python-isal inflates where it is installed; zlib does the same work where it is not."""
+    script = (
+        "import sys\n"
+        + ("sys.modules['isal'] = None\n" if isal == "absent" else "")
+        + "from omniwheel.wheel import Wheel, archive\n"
+        "with Wheel.open(sys.argv[1]) as wheel:\n"
+        "    wheel.verify()\n"
+        "print(archive.inflating.__name__)\n"
+    )
+    wheel = real_wheel("manylinux-vendored")
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(wheel)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ("isal.isal_zlib" if isal == "present" else "zlib")
