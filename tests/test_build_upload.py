@@ -83,7 +83,9 @@ def test_built_wheel_is_uploaded_installed_from_the_index_and_runs_in_pyodide(
     assert package["status"] == "built", package["error"]
     wheel = Path(package["wheel"])
     py = platform.python.dotted.replace(".", "")
-    assert wheel.name == f"markupsafe-3.0.3-cp{py}-cp{py}-pyemscripten_{abi}_wasm32.whl"
+    # 2024_0 predates PEP 783: its wheels are tagged pyodide_2024_0 (Pyodide 0.27's micropip).
+    prefix = "pyodide" if abi == "2024_0" else "pyemscripten"
+    assert wheel.name == f"markupsafe-3.0.3-cp{py}-cp{py}-{prefix}_{abi}_wasm32.whl"
     digest = file_sha256(wheel)
     assert document["uploads"] == [
         {"wheel": str(wheel), "url": upload, "sha256": digest, "status": "uploaded"}

@@ -106,7 +106,7 @@ def test_canonical_tags_round_trip_exactly() -> None:
 def test_legacy_and_generic_tags_format_to_their_canonical_form() -> None:
     assert parse_platform("manylinux2014_aarch64").wheel_tag == "manylinux_2_17_aarch64"
     assert parse_platform("pyodide_2025_0_wasm32").wheel_tag == "pyemscripten_2025_0_wasm32"
-    assert parse_platform("emscripten_3_1_58_wasm32").wheel_tag == "pyemscripten_2024_0_wasm32"
+    assert parse_platform("emscripten_3_1_58_wasm32").wheel_tag == "pyodide_2024_0_wasm32"
     assert parse_platform("wasm32-pyodide2025").sysconfig_platform == "emscripten-4.0.9-wasm32"
 
 

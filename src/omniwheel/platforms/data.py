@@ -39,6 +39,8 @@ class EmscriptenAbi:
     planned: bool
     #: How the loader finds a needed side module: "package", "runtime-path" or None (unknown).
     dylib_search: str | None = None
+    #: The prefix of the platform tag the ABI's own installers know best.
+    tag: str = "pyemscripten"
 
 
 @cache
@@ -52,6 +54,7 @@ def emscripten_abis() -> tuple[EmscriptenAbi, ...]:
             uv_triple=row.get("uv_triple"),
             planned=row.get("planned", False),
             dylib_search=row.get("dylib_search"),
+            tag=row.get("tag", "pyemscripten"),
         )
         for row in load("emscripten")["abi"]
     )

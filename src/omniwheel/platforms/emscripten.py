@@ -97,8 +97,9 @@ class Emscripten(Family):
         return "pyodide-{}{}".format(*abi.python.version)
 
     def wheel_tag(self, platform: Platform) -> str:
+        """The tag wheels built or repaired for the ABI get (its ``tag`` prefix in the data)."""
         if platform.abi:
-            return f"pyemscripten_{platform.abi}_{ARCH}"
+            return f"{_by_name(platform.abi, platform.abi).tag}_{platform.abi}_{ARCH}"
         return self._generic_tag(platform)
 
     def _generic_tag(self, platform: Platform) -> str:

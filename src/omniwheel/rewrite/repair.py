@@ -206,6 +206,7 @@ def _repair(
     if not changes.files and changes.filename is None:
         report.output = str(path)  # nothing to vendor, nothing to retag: nothing to write
         report.check = _judged(_reading(original, path), filename)
+        _refuse_errors(report.check, plan, path)  # and what is wrong, repair cannot fix
         return report
     output = output_dir / filename.filename
     if output.resolve() == path.resolve():
