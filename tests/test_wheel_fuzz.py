@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fuzzing import mutate, mutations, positions_in
-from omniwheel.wheel import Wheel, WheelError
+from omniwheel.wheel import Wheel, WheelError, WheelFilename
+from omniwheel.wheel.writer import WheelChanges, rewrite_wheel
 
 # Mutations aim at the whole file or, half the time, at its tail, where the
 # central directory and end record (the parser's most trusted bytes) live.
@@ -38,5 +39,37 @@ def test_mutated_real_wheel_raises_only_wheel_error(real_wheel: Callable[[str], 
                     wheel.verify()
             except WheelError as exc:
                 assert "\n" not in str(exc)
+
+        check()
+
+
+def test_mutated_real_wheel_retags_to_a_readable_wheel_or_wheel_error(
+    real_wheel: Callable[[str], Path],
+) -> None:
+    """The writer's verbatim block and record reuse never turn a readable input unreadable."""
+    original = real_wheel("manylinux-vendored")
+    pristine = original.read_bytes()
+    new_name = WheelFilename.parse(original).with_platform_tags(["manylinux_2_34_x86_64"])
+    with tempfile.TemporaryDirectory() as scratch:
+        target = Path(scratch) / original.name
+        output = Path(scratch) / new_name.filename
+
+        @settings(
+            max_examples=150,
+            deadline=2000,
+            derandomize=True,
+            suppress_health_check=[HealthCheck.too_slow],
+        )
+        @given(st.data())
+        def check(data: st.DataObject) -> None:
+            target.write_bytes(mutate(data, pristine, EDITS))
+            try:
+                rewrite_wheel(target, WheelChanges(filename=new_name), output)
+            except WheelError as exc:
+                assert "\n" not in str(exc)
+                return
+            with Wheel.open(output) as wheel:
+                wheel.check_listing()
+                assert wheel.filename == new_name
 
         check()
