@@ -24,7 +24,7 @@ from typing import BinaryIO
 from omniwheel import __version__
 
 #: Bump when an image built from the same inputs would differ.
-_FORMAT = "1"
+_FORMAT = "2"  # 2: ios-app moves shipped .dylib files into frameworks
 
 
 class LinkMode(StrEnum):

@@ -6,6 +6,14 @@ iOS loads binary code only from frameworks, so every extension module moves to
 where the binary went, and a ``.origin`` file in the framework points back.
 Code signing is left to Xcode.
 
+Libraries a wheel ships beside its modules (``repair`` vendors them to
+``<package>/.dylibs/``, as delocate does) are binary code too: each moves to
+``Frameworks/<dotted.path>.framework`` (``demo/.dylibs/libbar-1a2b.dylib`` →
+``demo.dylibs.libbar-1a2b``), and every ``@loader_path`` reference to it from a
+moved module or library becomes ``@loader_path/../<it>.framework/<it>``, which
+holds wherever Xcode embeds the frameworks side by side. The edited binaries
+are re-signed ad hoc where they were signed.
+
 Installed for device and simulator at once (``install_slices``), each module
 becomes ``Frameworks/<dotted.module>.xcframework`` with one framework per slice
 (``ios-arm64``, ``ios-arm64_x86_64-simulator``: simulator architectures joined
@@ -59,10 +67,30 @@ def module_name(relative: str) -> str:
     return ".".join([*directory.split("/"), stem]) if directory else stem
 
 
-def _extension_modules(packages: Path, name: str) -> list[str]:
-    """The ``.so`` files (relative to ``packages``) an installed project's RECORD lists."""
+def library_name(relative: str) -> str:
+    """``demo/.dylibs/libbar-1a2b.dylib`` -> ``demo.dylibs.libbar-1a2b`` (a framework name)."""
+    parts = [part.lstrip(".") for part in relative.removesuffix(".dylib").split("/")]
+    return ".".join(part for part in parts if part)
+
+
+def _installed(packages: Path, name: str, suffix: str) -> list[str]:
+    """The files (relative to ``packages``) with ``suffix`` an installed project's RECORD lists."""
     rows = installed_files(packages, name).values()
-    return sorted(path for paths in rows for path in paths if path.endswith(".so"))
+    return sorted(path for paths in rows for path in paths if path.endswith(suffix))
+
+
+def _extension_modules(packages: Path, name: str) -> list[str]:
+    return _installed(packages, name, ".so")
+
+
+def _libraries(packages: Path, name: str) -> list[str]:
+    return _installed(packages, name, ".dylib")
+
+
+def _frameworks(packages: Path, name: str) -> list[str]:
+    """The framework names an installed project's binaries were moved to."""
+    modules = [module_name(relative) for relative in _extension_modules(packages, name)]
+    return modules + [library_name(relative) for relative in _libraries(packages, name)]
 
 
 def _minimum_ios(wheel_filename: str, platform: Platform) -> str:
@@ -100,9 +128,16 @@ class IOSAppLayout(SitePackagesLayout):
         packages = image / _settings()["packages_dir"]
         install_wheel(item, platform, packages)
         minimum = _minimum_ios(item.wheel.filename, platform)
-        for relative in _extension_modules(packages, item.wheel.name):
+        modules = _extension_modules(packages, item.wheel.name)
+        libraries = {lib: library_name(lib) for lib in _libraries(packages, item.wheel.name)}
+        if libraries:
+            _relink(packages, [*modules, *libraries], libraries)
+        for relative in modules:
             info = framework_info(module_name(relative), minimum, options.app_id)
             _frame(image, packages, relative, info)
+        for relative, framework in libraries.items():
+            info = framework_info(framework, minimum, options.app_id)
+            _frame_library(image, packages / relative, framework, info)
 
     def remove_earlier(self, into: Path, name: str) -> None:
         """Remove an earlier install's frameworks (and XCFrameworks), ``.fwork`` files and
@@ -111,8 +146,9 @@ class IOSAppLayout(SitePackagesLayout):
         packages = into / settings["packages_dir"]
         for relative in _extension_modules(packages, name):
             (packages / relative).with_suffix(".fwork").unlink(missing_ok=True)
+        for framework in _frameworks(packages, name):
             for kind in ("framework", "xcframework"):
-                bundle = into / settings["frameworks_dir"] / f"{module_name(relative)}.{kind}"
+                bundle = into / settings["frameworks_dir"] / f"{framework}.{kind}"
                 shutil.rmtree(bundle, ignore_errors=True)
         remove_installed(packages, name)
 
@@ -174,6 +210,40 @@ def _frame(image: Path, packages: Path, relative: str, info: bytes) -> None:
     privacy = extension.parent / f"{extension.name.split('.', 1)[0]}.xcprivacy"
     if privacy.is_file():
         privacy.replace(image / framework / settings["privacy_manifest"])
+
+
+def _relink(packages: Path, binaries: Sequence[str], libraries: Mapping[str, str]) -> None:
+    """Point ``binaries``' ``@loader_path`` references to ``libraries`` at their frameworks
+    (``libraries``: path → framework name), and give each library its framework's id."""
+    from omniwheel.binaries.macho import parse_macho
+    from omniwheel.rewrite.macho_edit import MachOChanges, edit_macho
+
+    for relative in binaries:
+        path = packages / relative
+        data = path.read_bytes()
+        names = {}
+        for slice_ in parse_macho(data).slices:
+            for dylib in slice_.dylibs:
+                rest = dylib.path.removeprefix("@loader_path/")
+                target = posixpath.normpath(posixpath.join(posixpath.dirname(relative), rest))
+                if rest != dylib.path and target in libraries:
+                    names[dylib.path] = f"@loader_path/../{_framework_binary(libraries[target])}"
+        own = libraries.get(relative)
+        identity = f"@rpath/{_framework_binary(own)}" if own else None
+        if names or identity:
+            path.write_bytes(edit_macho(data, MachOChanges(dylibs=names, id_dylib=identity)))
+
+
+def _framework_binary(framework: str) -> str:
+    return f"{framework}.framework/{framework}"
+
+
+def _frame_library(image: Path, library: Path, framework: str, info: bytes) -> None:
+    """Move one shipped library of an image into its framework (no ``.fwork``: not a module)."""
+    bundle = image / _settings()["frameworks_dir"] / f"{framework}.framework"
+    bundle.mkdir(parents=True, exist_ok=True)
+    (bundle / "Info.plist").write_bytes(info)
+    library.replace(bundle / framework)
 
 
 def library_identifier(architectures: Sequence[str], simulator: bool) -> str:
