@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -17,6 +19,9 @@ from omniwheel.wheel.writer import WheelChanges, rewrite_wheel
 from omniwheel.wheel.zipformat import read_central_directory
 
 PURE = "demo-1.0-py3-none-any.whl"
+
+if TYPE_CHECKING:
+    from collections.abc import Buffer
 
 
 def _stored_bytes(path: Path) -> dict[str, bytes]:
@@ -269,3 +274,42 @@ def test_only_a_replaced_file_is_made_durable(
     assert synced == []
     rewrite_wheel(source, WheelChanges(files={"demo/y.py": b""}), source)
     assert len(synced) == 2  # the file, then its directory
+
+
+class _Unseekable(io.RawIOBase):
+    """A write-only stream: zipfile then writes each member with a data descriptor."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, chunk: Buffer) -> int:
+        self.data += bytes(chunk)
+        return len(bytes(chunk))
+
+
+def test_members_with_data_descriptors_in_the_block_are_copied_whole(
+    make_wheel: MakeWheel, tmp_path: Path
+) -> None:
+    """Members whose sizes follow their data (streamed zips) sit in the verbatim block too."""
+    made = make_wheel(PURE, {"demo/__init__.py": b"x = 1\n", "demo/data.txt": b"d" * 5000})
+    with zipfile.ZipFile(made) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    order = sorted(members, key=lambda name: ".dist-info/" in name)  # package files first
+    stream = _Unseekable()
+    with zipfile.ZipFile(stream, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in order:
+            archive.writestr(name, members[name])
+    source = tmp_path / "streamed" / PURE
+    source.parent.mkdir()
+    source.write_bytes(bytes(stream.data))
+    with Wheel.open(source) as wheel:
+        assert not wheel.archive.stored_member("demo/data.txt").self_contained
+    output = _retag_to_new_platform(source, tmp_path / "out")
+    with Wheel.open(output) as wheel:
+        wheel.verify()
+        assert wheel.read_bytes("demo/data.txt") == b"d" * 5000
+    with zipfile.ZipFile(output) as archive:
+        assert archive.testzip() is None
