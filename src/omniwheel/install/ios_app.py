@@ -8,8 +8,8 @@ Code signing is left to Xcode.
 
 Libraries a wheel ships beside its modules (``repair`` vendors them to
 ``<package>/.dylibs/``, as delocate does) are binary code too: each moves to
-``Frameworks/<dotted.path>.framework`` (``demo/.dylibs/libbar-1a2b.dylib`` →
-``demo.dylibs.libbar-1a2b``), and every ``@loader_path`` reference to it from a
+``Frameworks/<dotted.path>.framework`` (``demo/.dylibs/libbar-1a2b3c4d.dylib`` →
+``demo.dylibs.libbar``), and every ``@loader_path`` reference to it from a
 moved module or library becomes ``@loader_path/../<it>.framework/<it>``, which
 holds wherever Xcode embeds the frameworks side by side. The edited binaries
 are re-signed ad hoc where they were signed.
@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import plistlib
 import posixpath
+import re
 import shutil
 import tomllib
 from collections import defaultdict
@@ -52,6 +53,7 @@ from omniwheel.platforms.data import format_version
 from omniwheel.wheel import Record, WheelFilename
 
 _PLACERS = 8
+_COPY_HASH = re.compile(r"-[0-9a-f]{8}$")  # repair's copies: libbar-1a2b3c4d.dylib
 
 
 @cache
@@ -68,9 +70,14 @@ def module_name(relative: str) -> str:
 
 
 def library_name(relative: str) -> str:
-    """``demo/.dylibs/libbar-1a2b.dylib`` -> ``demo.dylibs.libbar-1a2b`` (a framework name)."""
-    parts = [part.lstrip(".") for part in relative.removesuffix(".dylib").split("/")]
-    return ".".join(part for part in parts if part)
+    """``demo/.dylibs/libbar-1a2b3c4d.dylib`` -> ``demo.dylibs.libbar`` (a framework name).
+
+    The content hash ``repair`` gives its copies is dropped: the device and simulator
+    copies of a library differ in content, and their frameworks must pair up in one
+    XCFramework.
+    """
+    stem = _COPY_HASH.sub("", relative.removesuffix(".dylib"))
+    return ".".join(part for part in (p.lstrip(".") for p in stem.split("/")) if part)
 
 
 def _installed(packages: Path, name: str, suffix: str) -> list[str]:
