@@ -271,7 +271,7 @@ def _progress(enabled: bool, total: int | None) -> Iterator[ProgressCallback | N
         BarColumn(),
         DownloadColumn(),
         TransferSpeedColumn(),
-        console=errors,
+        console=errors.rich,
         transient=True,
     ) as bar:
         task = bar.add_task("download", total=total)
