@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import realwheels
 
@@ -72,3 +73,24 @@ def test_httpx_does_not_pull_in_its_command_line() -> None:
     omniwheel process never runs that CLI."""
     _, loaded, _ = _loaded([], ["httpx", "click", "pygments", "rich"], ["httpx"])
     assert loaded == ["httpx"]
+
+
+def test_install_prints_its_table_and_json_install_loads_no_rich(tmp_path: Path) -> None:
+    """A human install imports rich (on a thread, while it waits on the network) and prints
+    the table; a --json install never imports it."""
+    wheel = str(realwheels.fetch("ios-device"))
+    common = [wheel, "--no-index", "--platform", "ios", "--python", "3.13"]
+    common += ["--cache-dir", str(tmp_path / "cache")]
+    codes, loaded, output = _loaded(
+        [["install", *common, "--into", str(tmp_path / "human")]], ["rich.table"]
+    )
+    assert codes == [0]
+    assert loaded == ["rich.table"]
+    assert "installed into" in output
+    assert "markupsafe-3.0.4-cp313-cp313-ios_13_0_arm64_iphoneos.whl" in output
+    codes, loaded, output = _loaded(
+        [["install", *common, "--into", str(tmp_path / "json"), "--json"]], ["rich"]
+    )
+    assert codes == [0]
+    assert loaded == []
+    assert json.loads(output)["layout"] == "ios-app"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
+import threading
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +38,17 @@ class LazyConsole:
 
 console = LazyConsole()
 errors = LazyConsole(stderr=True)
+
+
+def import_rich_in_background() -> None:
+    """For a command that will print for people but first waits on the network: rich's
+    import then overlaps the wait instead of following it."""
+    threading.Thread(target=_import_rich, name="import rich", daemon=True).start()
+
+
+def _import_rich() -> None:
+    for module in ("rich.console", "rich.table"):
+        importlib.import_module(module)
 
 
 def emit_json(document: dict[str, Any]) -> None:
