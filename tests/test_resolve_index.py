@@ -174,10 +174,19 @@ def test_metadata_by_range_requests(served_index: tuple[str, object], tmp_path: 
         assert [str(r) for r in metadata.requires_dist or []] == [
             str(r) for r in wheel.metadata.requires_dist or []
         ]
-    # Cached: a second fetcher asks nothing.
+    # Cached (parsed): a second fetcher asks nothing and reads the same fields.
     with HttpClient(tmp_path) as http:
-        MetadataFetcher(http, tmp_path).metadata(file)
+        again = MetadataFetcher(http, tmp_path).metadata(file)
     assert len(log.lines) == before + len(requests)
+    assert again.name == metadata.name and again.version == metadata.version
+    assert again.requires_dist == metadata.requires_dist
+    assert again.requires_python == metadata.requires_python
+    # A cache entry a crash left torn is a miss: fetched again, not an error.
+    (entry,) = (tmp_path / "metadata").rglob(f"*{file.filename}*")
+    entry.write_bytes(entry.read_bytes()[:20])
+    with HttpClient(tmp_path) as http:
+        assert MetadataFetcher(http, tmp_path).metadata(file).name == metadata.name
+    assert len(log.lines) > before + len(requests)
 
 
 def test_metadata_file_pep658(tmp_path: Path) -> None:

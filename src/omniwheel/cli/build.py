@@ -7,8 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
 from omniwheel.build import BuildReport, PyodideRuntime, build_recipes
 from omniwheel.build.skeleton import write_skeletons
 from omniwheel.cli.options import add_json, add_python
@@ -144,9 +142,17 @@ def run_build(args: argparse.Namespace) -> int:
         if refused is not None:
             errors.print(f"omniwheel: error: {refused}", markup=False)
         return 0 if report.ok and refused is None else 1
+    from rich.progress import (  # a slow import, for human output only
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     progress = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=console, transient=True,
+        TimeElapsedColumn(), console=console.rich, transient=True,
     )  # fmt: skip
     with progress:
         task = progress.add_task(f"building for {platform.wheel_tag}", total=None)

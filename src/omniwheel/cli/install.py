@@ -12,7 +12,7 @@ from typing import Any
 from packaging.pylock import Pylock, is_valid_pylock_path
 
 from omniwheel.cli.options import add_json, add_python
-from omniwheel.cli.output import console, emit_json, errors, table
+from omniwheel.cli.output import console, emit_json, errors, import_rich_in_background, table
 from omniwheel.errors import UsageError
 from omniwheel.install import LAYOUTS, InstallReport, LayoutOptions, layout_for
 from omniwheel.install.images import LinkMode
@@ -271,7 +271,7 @@ def _progress(enabled: bool, total: int | None) -> Iterator[ProgressCallback | N
         BarColumn(),
         DownloadColumn(),
         TransferSpeedColumn(),
-        console=errors,
+        console=errors.rich,
         transient=True,
     ) as bar:
         task = bar.add_task("download", total=total)
@@ -307,6 +307,8 @@ def run_install(args: argparse.Namespace) -> int:
         )
     if lock_path is None and not wanted.requirements:
         raise UsageError("nothing to install: give requirements, -r FILE or --lock pylock.toml")
+    if not args.json:
+        import_rich_in_background()
     with _session(args, wanted, settings) as session:
         if lock_path is not None:
             lock, lock_dir = read_lock(lock_path), lock_path.parent

@@ -12,6 +12,12 @@ from omniwheel import __version__
 from omniwheel.cli.output import errors
 from omniwheel.errors import OmniwheelError
 
+# httpx imports its optional command-line front end (click, pygments, rich progress and
+# syntax) whenever click is installed; this process never runs it, and the import costs
+# every command that touches an index ~40 ms. A None entry makes that import fail, which
+# httpx handles (its `httpx.main` then asks for the `httpx[cli]` extra).
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
 EPILOG = """\
 examples:
   omniwheel platforms                      every family and named platform

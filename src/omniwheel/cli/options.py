@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from omniwheel.platforms import Platform, parse_platform
+if TYPE_CHECKING:
+    from omniwheel.platforms import Platform
 
 
 def add_json(parser: argparse.ArgumentParser) -> None:
@@ -30,4 +32,6 @@ def add_platform(parser: argparse.ArgumentParser) -> None:
 
 
 def platform_from(args: argparse.Namespace) -> Platform:
+    from omniwheel.platforms import parse_platform  # not needed to build the parser
+
     return parse_platform(args.platform, python=args.python)

@@ -9,8 +9,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rich.progress import track
-
 from omniwheel.cli.options import add_json
 from omniwheel.cli.output import console, emit_json, errors, table
 from omniwheel.errors import UsageError
@@ -260,8 +258,10 @@ def run_index_add(args: argparse.Namespace) -> int:
     skipped: list[dict[str, Any]] = []
     refused: list[dict[str, Any]] = []
     paths = _wheels(args.paths)
+    from rich.progress import track  # a slow import, used by this command only
+
     progress = track(
-        paths, description="checking", console=errors, disable=args.json or len(paths) < 2
+        paths, description="checking", console=errors.rich, disable=args.json or len(paths) < 2
     )
     for path in progress:
         try:

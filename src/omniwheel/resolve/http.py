@@ -191,8 +191,10 @@ class HttpClient:
                 headers["If-Modified-Since"] = meta["last-modified"]
         response = self._request("GET", url, headers)
         if response.status_code == 304 and meta is not None:
-            meta["stored"] = now
-            write_atomic(meta_path, json.dumps(meta).encode(), durable=False)
+            if _MAX_AGE.search(str(meta.get("cache-control") or "")):
+                # Fresh again for max-age from now; without max-age nothing to record.
+                meta["stored"] = now
+                write_atomic(meta_path, json.dumps(meta).encode(), durable=False)
             return Page(body, meta["content-type"], meta["url"])
         if response.status_code == 404:
             self._remember(meta_path, response, now, url, b"")

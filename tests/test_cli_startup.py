@@ -1,0 +1,96 @@
+"""What a command imports: start-up cost is paid only for what the command uses.
+
+Each check runs in a fresh interpreter and reads ``sys.modules`` after the command:
+which modules got loaded is a property of the code, not a timing.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import realwheels
+
+# Runs the CLI in-process (output captured), imports what argv[3] names as a command
+# would, then reports which of the modules named in argv[2] are loaded.
+SCRIPT = """
+import contextlib, importlib, io, json, sys
+from omniwheel.cli.main import main
+with contextlib.redirect_stdout(io.StringIO()) as out:
+    codes = [main(argv) for argv in json.loads(sys.argv[1])]
+for name in json.loads(sys.argv[3]):
+    importlib.import_module(name)
+loaded = sorted(set(json.loads(sys.argv[2])) & set(sys.modules))
+print(json.dumps({"codes": codes, "loaded": loaded, "output": out.getvalue()}))
+"""
+
+
+def _loaded(
+    commands: list[list[str]], modules: list[str], also_import: list[str] | None = None
+) -> tuple[list[int], list[str], str]:
+    arguments = [json.dumps(commands), json.dumps(modules), json.dumps(also_import or [])]
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT, *arguments],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    document = json.loads(result.stdout)
+    return document["codes"], document["loaded"], document["output"]
+
+
+def test_entry_point_imports_no_command_machinery() -> None:
+    _, loaded, _ = _loaded([], ["rich", "httpx", "omniwheel.resolve", "omniwheel.audit"])
+    assert loaded == []
+
+
+def test_json_commands_do_not_import_rich() -> None:
+    wheel = str(realwheels.fetch("ios-device"))
+    codes, loaded, output = _loaded(
+        [
+            ["inspect", "--json", wheel],
+            ["check", "--json", wheel],
+            ["tags", "ios", "--python", "3.13", "--limit", "1", "--json"],
+        ],
+        ["rich", "httpx", "omniwheel.resolve"],
+    )
+    assert codes == [0, 0, 0]
+    assert '"ios_13_0_arm64_iphoneos"' in output
+    assert loaded == []
+
+
+def test_human_output_still_uses_rich() -> None:
+    codes, loaded, output = _loaded([["tags", "ios", "--limit", "1"]], ["rich.table"])
+    assert codes == [0]
+    assert loaded == ["rich.table"]
+    assert "ios_13_0_arm64_iphoneos" in output
+
+
+def test_httpx_does_not_pull_in_its_command_line() -> None:
+    """httpx imports click, pygments and rich for its own CLI when click is installed; the
+    omniwheel process never runs that CLI."""
+    _, loaded, _ = _loaded([], ["httpx", "click", "pygments", "rich"], ["httpx"])
+    assert loaded == ["httpx"]
+
+
+def test_install_prints_its_table_and_json_install_loads_no_rich(tmp_path: Path) -> None:
+    """A human install imports rich (on a thread, while it waits on the network) and prints
+    the table; a --json install never imports it."""
+    wheel = str(realwheels.fetch("ios-device"))
+    common = [wheel, "--no-index", "--platform", "ios", "--python", "3.13"]
+    common += ["--cache-dir", str(tmp_path / "cache")]
+    codes, loaded, output = _loaded(
+        [["install", *common, "--into", str(tmp_path / "human")]], ["rich.table"]
+    )
+    assert codes == [0]
+    assert loaded == ["rich.table"]
+    assert "installed into" in output
+    assert "markupsafe-3.0.4-cp313-cp313-ios_13_0_arm64_iphoneos.whl" in output
+    codes, loaded, output = _loaded(
+        [["install", *common, "--into", str(tmp_path / "json"), "--json"]], ["rich"]
+    )
+    assert codes == [0]
+    assert loaded == []
+    assert json.loads(output)["layout"] == "ios-app"
