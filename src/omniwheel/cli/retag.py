@@ -6,9 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from omniwheel.audit.findings import Finding
 from omniwheel.cli.options import add_json
 from omniwheel.cli.output import console, emit_json
-from omniwheel.cli.wheels import print_findings
 from omniwheel.errors import OmniwheelError
 from omniwheel.rewrite.retag import RetagOptions, RetagRefusedError, RetagResult, retag_wheel
 
@@ -89,7 +89,7 @@ def run_retag(args: argparse.Namespace) -> int:
             status = max(status, refusal.exit_code)
             documents.append(_failure(path, refusal, refusal.findings))
             if not args.json:
-                print_findings(refusal.findings)
+                _print_findings(refusal.findings)
                 console.print(f"refused: {refusal}", style="red", markup=False)
             continue
         except OmniwheelError as error:
@@ -127,4 +127,11 @@ def _print_result(result: RetagResult) -> None:
         console.print(f"  renamed {old} -> {new}")
     if result.checked:
         console.print(f"  checked: {len(result.findings)} finding(s), no errors")
-    print_findings(result.findings)
+        _print_findings(result.findings)
+
+
+def _print_findings(findings: list[Finding]) -> None:
+    """``check``'s table: its module loads the audit, which only a checked retag has used."""
+    from omniwheel.cli.wheels import print_findings
+
+    print_findings(findings)

@@ -17,14 +17,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from omniwheel.audit.check import WheelReport, check_open_wheel, extension_suffix, wheel_python
 from omniwheel.audit.findings import Finding, Severity
 from omniwheel.errors import OmniwheelError, UsageError
-from omniwheel.platforms import parse_platform
 from omniwheel.wheel import Wheel, WheelFilename
 from omniwheel.wheel.writer import WheelChanges, rewrite_wheel
+
+if TYPE_CHECKING:
+    from omniwheel.audit.check import WheelReport
+
+# The audit and the platform registry load only when a retag needs them (a new claim,
+# a platform argument): a build-tag retag of a big wheel should cost about a file copy.
 
 
 class RetagRefusedError(OmniwheelError):
@@ -111,6 +115,8 @@ def edit_tags(current: Iterable[str], change: str | None, kind: str) -> tuple[st
 def _split(words: str, kind: str) -> list[str]:
     """Dots join tags, but ``ios@13.0`` is one platform: take the whole when it parses as one."""
     if kind == "platform" and "@" in words:
+        from omniwheel.platforms import parse_platform
+
         try:
             parse_platform(words)
             return [words]
@@ -123,6 +129,8 @@ def _normalise(word: str, kind: str) -> str:
     """Tags are lower case; a platform may be given in any spelling we know."""
     if kind != "platform" or word == "any":
         return word.lower()
+    from omniwheel.platforms import parse_platform
+
     platform = parse_platform(word)
     # A wheel tag is kept as written (legacy aliases included); other spellings become tags.
     literal = word.lower()
@@ -154,6 +162,8 @@ def _retag(
     in_place: bool,
     reading: WheelReport | None,
 ) -> RetagResult:
+    from omniwheel.audit.check import check_open_wheel
+
     path, original = wheel.path, wheel.filename
     members = [member.name for member in wheel.members()]
     filename = WheelFilename.from_parts(
@@ -193,6 +203,9 @@ def _retag(
 
 def _extension_renames(members: Iterable[str], filename: WheelFilename) -> dict[str, str]:
     """Extension modules whose suffix the new target does not import, renamed to its suffix."""
+    from omniwheel.audit.check import extension_suffix, wheel_python
+    from omniwheel.platforms import parse_platform
+
     platform = parse_platform(filename.platform_tags[0])
     python = wheel_python(filename.ordered_tags)
     if python is None:
