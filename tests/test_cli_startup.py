@@ -94,3 +94,15 @@ def test_install_prints_its_table_and_json_install_loads_no_rich(tmp_path: Path)
     assert codes == [0]
     assert loaded == []
     assert json.loads(output)["layout"] == "ios-app"
+
+
+def test_a_build_tag_retag_loads_no_audit_and_a_new_platform_does(tmp_path: Path) -> None:
+    """Changing the build tag claims nothing new: the wheel is rewritten, never judged."""
+    wheel = str(realwheels.fetch("ios-device"))
+    out = str(tmp_path)
+    audit = ["omniwheel.audit.check", "omniwheel.platforms.registry"]
+    codes, loaded, _ = _loaded([["retag", "--build", "1", "-w", out, "--json", wheel]], audit)
+    assert (codes, loaded) == ([0], [])
+    claim = ["retag", "--platform", "+ios_14_0_arm64_iphoneos", "-w", out, "--json", wheel]
+    codes, loaded, output = _loaded([claim], audit)
+    assert codes == [0] and loaded == audit and '"checked": true' in output

@@ -162,8 +162,6 @@ def _retag(
     in_place: bool,
     reading: WheelReport | None,
 ) -> RetagResult:
-    from omniwheel.audit.check import check_open_wheel
-
     path, original = wheel.path, wheel.filename
     members = [member.name for member in wheel.members()]
     filename = WheelFilename.from_parts(
@@ -176,7 +174,7 @@ def _retag(
     )
     report = reading
     if options.expand:
-        report = report or check_open_wheel(wheel)
+        report = report or _check(wheel)
         lowest = [p.wheel_tag for p in report.lowest_platforms(filename.ordered_tags)]
         filename = filename.with_platform_tags(sorted({*filename.platform_tags, *lowest}))
     renamed = _extension_renames(members, filename) if options.rename_extensions else {}
@@ -190,7 +188,7 @@ def _retag(
         raise UsageError(f"{path.name}: the result would overwrite the input; pass --in-place")
     if renamed or not filename.tags <= original.tags:
         # Judged before anything is written: the binaries are the input's, byte for byte.
-        claims = (report or check_open_wheel(wheel)).renamed(renamed)
+        claims = (report or _check(wheel)).renamed(renamed)
         claims.claim(filename.ordered_tags)
         result.checked, result.findings = True, claims.findings
         if claims.has_errors and not options.force:
@@ -199,6 +197,12 @@ def _retag(
     if in_place and result.output.resolve() != path.resolve():
         path.unlink()
     return result
+
+
+def _check(wheel: Wheel) -> WheelReport:
+    from omniwheel.audit.check import check_open_wheel
+
+    return check_open_wheel(wheel)
 
 
 def _extension_renames(members: Iterable[str], filename: WheelFilename) -> dict[str, str]:
