@@ -2,8 +2,9 @@
 
     python benchmarks/bench_retag.py WHEEL
 
-Three operations, each timed once in this run from a warm page cache, writing into
-a fresh temporary directory on the same filesystem:
+Each operation is timed once in this run from a warm page cache, writing into a
+fresh temporary directory on the same filesystem, after a `sync` (so that no run
+pays for writing back what the one before it left dirty):
 
 * `cp` of the file: the floor any rewrite must pay to write the bytes again;
   `cp` followed by `sync FILE`, what omniwheel pays when its output replaces a file
@@ -23,6 +24,7 @@ Fetch the 192 MB wheel with `pip download torch==2.13.0 --no-deps`.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -32,6 +34,12 @@ from measure import measure, warm
 
 OMNIWHEEL = [sys.executable, "-m", "omniwheel", "retag"]
 COPY = "import shutil, sys; shutil.copyfile(sys.argv[1], sys.argv[2])"
+
+
+def settled(command: list[str]) -> tuple[float, float, int]:
+    """``measure`` once the page cache holds nothing dirty."""
+    os.sync()
+    return measure(command)
 
 
 def main() -> None:
@@ -54,19 +62,19 @@ def main() -> None:
         checked = ["--platform", f"+{args.new_platform}", "-w", str(work / "checked")]
         shutil.copyfile(wheel, source)
         runs = {
-            "cp": measure(["cp", str(wheel), str(work / "cp")]),
+            "cp": settled(["cp", str(wheel), str(work / "cp")]),
             # omniwheel fsyncs before its atomic rename; this is cp paying the same.
-            "cp + sync FILE": measure(["sh", "-c", 'cp "$0" "$1" && sync "$1"', *synced]),
-            "python -S, shutil.copyfile": measure(
+            "cp + sync FILE": settled(["sh", "-c", 'cp "$0" "$1" && sync "$1"', *synced]),
+            "python -S, shutil.copyfile": settled(
                 [sys.executable, "-S", "-c", COPY, str(wheel), str(work / "python" / wheel.name)]
             ),
-            "wheel tags --build 1": measure(
+            "wheel tags --build 1": settled(
                 [sys.executable, "-m", "wheel", "tags", "--build", "1", str(source)]
             ),
-            "omniwheel retag --build 1": measure(
+            "omniwheel retag --build 1": settled(
                 [*OMNIWHEEL, "--build", "1", "-w", str(work / "omniwheel"), str(wheel)]
             ),
-            f"omniwheel retag --platform +{args.new_platform}": measure(
+            f"omniwheel retag --platform +{args.new_platform}": settled(
                 [*OMNIWHEEL, *checked, str(wheel)]
             ),
         }
