@@ -6,10 +6,10 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fuzzing import mutate, mutations, positions_in
+from fuzzing import FUZZ_SETTINGS, mutate, mutations, positions_in
 from omniwheel.wheel import Wheel, WheelError, WheelFilename
 from omniwheel.wheel.writer import WheelChanges, rewrite_wheel
 
@@ -17,6 +17,8 @@ from omniwheel.wheel.writer import WheelChanges, rewrite_wheel
 # central directory and end record (the parser's most trusted bytes) live.
 # Positions wrap around the file: negative ones count from its end.
 EDITS = mutations(positions_in(range(1 << 20), range(-1500, 0)), words=())
+# Whole wheels take longer per example than one binary: FUZZ_SETTINGS with a longer deadline.
+ARCHIVES = settings(FUZZ_SETTINGS, deadline=2000, derandomize=True)
 
 
 def test_mutated_real_wheel_raises_only_wheel_error(real_wheel: Callable[[str], Path]) -> None:
@@ -25,12 +27,7 @@ def test_mutated_real_wheel_raises_only_wheel_error(real_wheel: Callable[[str], 
     with tempfile.TemporaryDirectory() as scratch:
         target = Path(scratch) / original.name
 
-        @settings(
-            max_examples=300,
-            deadline=1000,
-            derandomize=True,
-            suppress_health_check=[HealthCheck.too_slow],
-        )
+        @ARCHIVES
         @given(st.data())
         def check(data: st.DataObject) -> None:
             target.write_bytes(mutate(data, pristine, EDITS))
@@ -54,12 +51,7 @@ def test_mutated_real_wheel_retags_to_a_readable_wheel_or_wheel_error(
         target = Path(scratch) / original.name
         output = Path(scratch) / new_name.filename
 
-        @settings(
-            max_examples=150,
-            deadline=2000,
-            derandomize=True,
-            suppress_health_check=[HealthCheck.too_slow],
-        )
+        @settings(ARCHIVES, max_examples=150)
         @given(st.data())
         def check(data: st.DataObject) -> None:
             target.write_bytes(mutate(data, pristine, EDITS))

@@ -44,6 +44,7 @@ from omniwheel.wheel.zipformat import (
     ZIP64_LOCATOR,
     ZIP64_LOCATOR_SIGNATURE,
     ZIP64_MARKER,
+    MemberRecord,
 )
 
 ZIP64_THRESHOLD = 0xFFFFFFFF
@@ -164,22 +165,6 @@ def _additions(paths: Iterable[str], changes: WheelChanges) -> Iterator[_Output]
         yield _Output(path, changes.modes.get(path, _DEFAULT_MODE), content=changes.files[path])
 
 
-@dataclass(frozen=True)
-class _Written:
-    """What the central directory needs to know about a member already written."""
-
-    name: bytes
-    flags: int
-    method: int
-    dos_time: int
-    dos_date: int
-    crc: int
-    compressed_size: int
-    size: int
-    external_attr: int
-    offset: int
-
-
 def _write_zip(wheel: Wheel, members: list[_Output], record_path: str, handle: BinaryIO) -> None:
     """Write the members, then RECORD describing them, then the central directory.
 
@@ -190,7 +175,7 @@ def _write_zip(wheel: Wheel, members: list[_Output], record_path: str, handle: B
     count, (end, records) = _verbatim_prefix(wheel, members)
     wheel.archive.copy_range(0, end, handle)
     rows = [row for member in members[:count] if (row := wheel.record.get(member.name))]
-    written: list[_Written] = []
+    written: list[MemberRecord] = []
     copier = _RunCopier(wheel, handle)
     stored = {m.name: wheel.archive.stored_member(m.source) for m in members[count:] if m.source}
     # New members get the input's newest timestamp: deterministic, and still plausible.
@@ -264,7 +249,7 @@ class _RunCopier:
         self._start = self._end = -1
         self._output_start = 0
 
-    def add(self, stored: StoredMember) -> _Written:
+    def add(self, stored: StoredMember) -> MemberRecord:
         if stored.header_offset != self._end:
             self.flush()
             self._start = stored.header_offset
@@ -283,7 +268,7 @@ class _RunCopier:
 
 def _write_stored(
     wheel: Wheel, member: _Output, stored: StoredMember, handle: BinaryIO
-) -> _Written:
+) -> MemberRecord:
     """A moved member: a new local header under its new name, then its stored bytes."""
     name = member.name.encode("utf-8")
     entry = _stored_entry(stored, name, _flags(member.name), handle.tell(), member.mode)
@@ -294,10 +279,10 @@ def _write_stored(
 
 def _stored_entry(
     stored: StoredMember, name: bytes, flags: int, offset: int, mode: int = _DEFAULT_MODE
-) -> _Written:
+) -> MemberRecord:
     """The directory facts of a member whose stored bytes are reused (sizes, CRC, time, mode)."""
-    return _Written(
-        name=name,
+    return MemberRecord(
+        raw_name=name,
         flags=flags,
         method=stored.method,
         dos_time=_dos_time(stored.date_time),
@@ -306,15 +291,15 @@ def _stored_entry(
         compressed_size=stored.compressed_size,
         size=stored.size,
         external_attr=stored.external_attr or _attributes(stored.name, mode),
-        offset=offset,
+        header_offset=offset,
     )
 
 
 def _write_new(
     member: _Output, packed: _Packed, date_time: tuple[int, ...], handle: BinaryIO
-) -> _Written:
-    entry = _Written(
-        name=member.name.encode("utf-8"),
+) -> MemberRecord:
+    entry = MemberRecord(
+        raw_name=member.name.encode("utf-8"),
         flags=_flags(member.name),
         method=DEFLATED,
         dos_time=_dos_time(date_time),
@@ -323,7 +308,7 @@ def _write_new(
         compressed_size=len(packed.data),
         size=packed.size,
         external_attr=_attributes(member.name, member.mode),
-        offset=handle.tell(),
+        header_offset=handle.tell(),
     )
     _write_local_header(entry, handle)
     handle.write(packed.data)
@@ -348,7 +333,7 @@ def _dos_date(date_time: tuple[int, ...]) -> int:
     return ((max(date_time[0], 1980) - 1980) << 9) | (date_time[1] << 5) | date_time[2]
 
 
-def _zip64_sizes(entry: _Written) -> bool:
+def _zip64_sizes(entry: MemberRecord) -> bool:
     return entry.size >= ZIP64_THRESHOLD or entry.compressed_size >= ZIP64_THRESHOLD
 
 
@@ -357,7 +342,7 @@ def _field(value: int) -> int:
     return ZIP64_MARKER if value >= ZIP64_THRESHOLD else value
 
 
-def _write_local_header(entry: _Written, handle: BinaryIO) -> None:
+def _write_local_header(entry: MemberRecord, handle: BinaryIO) -> None:
     extra = b""
     sizes = (entry.compressed_size, entry.size)
     if _zip64_sizes(entry):
@@ -373,16 +358,16 @@ def _write_local_header(entry: _Written, handle: BinaryIO) -> None:
             entry.dos_date,
             entry.crc,
             *sizes,
-            len(entry.name),
+            len(entry.raw_name),
             len(extra),
         )
     )
-    handle.write(entry.name)
+    handle.write(entry.raw_name)
     handle.write(extra)
 
 
 def _write_central_directory(
-    verbatim: bytes, verbatim_count: int, entries: list[_Written], handle: BinaryIO
+    verbatim: bytes, verbatim_count: int, entries: list[MemberRecord], handle: BinaryIO
 ) -> None:
     """The directory: the reused records of the verbatim block, then one per written member."""
     start = handle.tell()
@@ -391,7 +376,7 @@ def _write_central_directory(
         # zip64 extra: the overflowing fields only, in the order the format fixes.
         large = [
             value
-            for value in (entry.size, entry.compressed_size, entry.offset)
+            for value in (entry.size, entry.compressed_size, entry.header_offset)
             if value >= ZIP64_THRESHOLD
         ]
         extra = struct.pack(f"<HH{len(large)}Q", 1, 8 * len(large), *large) if large else b""
@@ -408,16 +393,16 @@ def _write_central_directory(
                 entry.crc,
                 _field(entry.compressed_size),
                 _field(entry.size),
-                len(entry.name),
+                len(entry.raw_name),
                 len(extra),
                 0,
                 0,
                 0,
                 entry.external_attr,
-                _field(entry.offset),
+                _field(entry.header_offset),
             )
         )
-        handle.write(entry.name)
+        handle.write(entry.raw_name)
         handle.write(extra)
     end = handle.tell()
     size, count = end - start, verbatim_count + len(entries)

@@ -43,10 +43,10 @@ class ZipFormatError(ValueError):
 
 
 @dataclass(slots=True)
-class CentralEntry:
-    """One central-directory record, with zip64 values already substituted."""
+class MemberRecord:
+    """What the central directory says of a member (zip64 values substituted): what the
+    reader checks a local header against, and what the writer records."""
 
-    name: str
     raw_name: bytes
     """The name bytes as stored: the local header must repeat them exactly."""
     flags: int
@@ -58,6 +58,13 @@ class CentralEntry:
     size: int
     external_attr: int
     header_offset: int
+
+
+@dataclass(slots=True)
+class CentralEntry(MemberRecord):
+    """A record as read from an archive: with its decoded name and its place in the directory."""
+
+    name: str
     record_offset: int
     """Where this entry's record starts inside the central directory."""
 
@@ -178,8 +185,8 @@ def _parse_entries(directory: bytes, count: int) -> list[CentralEntry]:
             raise ZipFormatError(f"member name {raw_name!r} is flagged UTF-8 but is not") from None
         entries.append(
             CentralEntry(
-                name, raw_name, flags, method, dos_time, dos_date, crc, compressed, size,
-                external, offset, record_offset,
+                raw_name, flags, method, dos_time, dos_date, crc, compressed, size,
+                external, offset, name, record_offset,
             )
         )  # fmt: skip
     if position != end:
