@@ -212,8 +212,9 @@ def _verbatim_prefix(wheel: Wheel, members: list[_Output]) -> tuple[int, tuple[i
         if member.source != original.name or member.name != original.name:
             break
         count += 1
-    while (block := wheel.archive.leading_members(count)) is None:
-        count = 0  # the input's layout is unusual (directory order is not file order)
+    block = wheel.archive.leading_members(count)
+    if block is None:  # directory order is not file order: copy member by member
+        return 0, (0, b"")
     return count, block
 
 
