@@ -2,29 +2,26 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
 
+from omniwheel.datafiles import load_table
 from omniwheel.platforms.data import parse_version
 
 
-@cache
-def _load(name: str) -> dict[str, Any]:
-    text = resources.files("omniwheel.audit").joinpath("data", f"{name}.toml").read_text()
-    return tomllib.loads(text)
+def _load(filename: str) -> dict[str, Any]:
+    return load_table("omniwheel.audit", filename)
 
 
 def system_libraries(section: str) -> tuple[str, ...]:
     """The fnmatch patterns of ``[section]`` in ``system_libraries.toml``."""
-    return tuple(_load("system_libraries")[section]["libraries"])
+    return tuple(_load("system_libraries.toml")[section]["libraries"])
 
 
 def android_libraries(api_level: int) -> tuple[str, ...]:
     """Android's NDK system libraries at ``api_level`` (later levels add a few)."""
-    table = _load("system_libraries")["android"]
+    table = _load("system_libraries.toml")["android"]
     added = (names for level, names in table["since"].items() if int(level) <= api_level)
     return (*table["libraries"], *(name for names in added for name in names))
 
@@ -51,7 +48,7 @@ def manylinux_policies() -> tuple[ManylinuxPolicy, ...]:
                 for arch, caps in row.get("symbol_versions", {}).items()
             },
         )
-        for name, row in _load("manylinux").items()
+        for name, row in _load("manylinux.json")["policies"].items()
     ]
     return tuple(sorted(policies, key=lambda policy: policy.glibc))
 
@@ -64,5 +61,5 @@ def manylinux_policy(glibc: tuple[int, ...]) -> ManylinuxPolicy | None:
 
 def architecture_floors(apple_platform: str) -> dict[str, tuple[int, ...]]:
     """arch -> the first release of ``apple_platform`` (macos, ios-simulator) on it."""
-    floors = _load("apple")["architecture_floor"].get(apple_platform, {})
+    floors = _load("apple.toml")["architecture_floor"].get(apple_platform, {})
     return {arch: parse_version(version) for arch, version in floors.items()}

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import fnmatch
 import posixpath
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import ClassVar
 
 from omniwheel.audit.findings import Finding, finding
@@ -89,8 +91,8 @@ class FamilyRules(ABC):
         folded = self.fold(name)
         if posixpath.basename(folded) in shipped:
             return False
-        patterns = (self.fold(pattern) for pattern in self.allowlist(platform))
-        return not any(fnmatch.fnmatchcase(folded, pattern) for pattern in patterns)
+        names, patterns = _compiled_allowlist(tuple(map(self.fold, self.allowlist(platform))))
+        return folded not in names and (patterns is None or patterns.match(folded) is None)
 
     def _external_libraries(self, subject: Subject) -> Iterator[Finding]:
         for library in subject.binary.needed:
@@ -109,3 +111,20 @@ class FamilyRules(ABC):
             found=found,
             expected=expected,
         )
+
+
+@cache
+def _compiled_allowlist(
+    allowlist: tuple[str, ...],
+) -> tuple[frozenset[str], re.Pattern[str] | None]:
+    """An allowlist as its plain names (a set) and one regex for its wildcard patterns.
+
+    Most entries are plain names (every manylinux policy library), so a lookup is
+    a set probe; the few patterns are matched in one regex instead of one
+    ``fnmatch`` per pattern per library.
+    """
+    wildcard = frozenset(pattern for pattern in allowlist if any(c in pattern for c in "*?["))
+    names = frozenset(allowlist) - wildcard
+    if not wildcard:
+        return names, None
+    return names, re.compile("|".join(fnmatch.translate(pattern) for pattern in sorted(wildcard)))

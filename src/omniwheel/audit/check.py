@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import posixpath
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from packaging.tags import Tag
 
-from omniwheel.audit.android import AndroidRules
-from omniwheel.audit.apple import AppleRules, IOSRules
 from omniwheel.audit.base import FamilyRules, Subject
-from omniwheel.audit.emscripten import EmscriptenRules
 from omniwheel.audit.findings import Finding, Severity, finding
-from omniwheel.audit.linux import ManylinuxRules, MusllinuxRules
-from omniwheel.audit.windows import WindowsRules
 from omniwheel.binaries import Binary, BinaryParseError, parse_binary
 from omniwheel.errors import UsageError
 from omniwheel.platforms import Platform, PythonTarget, parse_platform
@@ -32,15 +29,27 @@ _READERS = min(4, os.cpu_count() or 1)
 _BATCH_BYTES = 1 << 20
 _BATCH_MEMBERS = 256
 
-RULES: dict[str, FamilyRules] = {
-    "ios": IOSRules(),
-    "android": AndroidRules(),
-    "emscripten": EmscriptenRules(),
-    "macos": AppleRules(),
-    "linux-glibc": ManylinuxRules(),
-    "linux-musl": MusllinuxRules(),
-    "windows": WindowsRules(),
+# family -> (the module under omniwheel.audit with its rules, the rules class). A module
+# loads when a wheel first claims its family: a Linux wheel never loads the Apple rules
+# or the Mach-O reader they stand on.
+_RULES = {
+    "ios": ("apple", "IOSRules"),
+    "android": ("android", "AndroidRules"),
+    "emscripten": ("emscripten", "EmscriptenRules"),
+    "macos": ("apple", "AppleRules"),
+    "linux-glibc": ("linux", "ManylinuxRules"),
+    "linux-musl": ("linux", "MusllinuxRules"),
+    "windows": ("windows", "WindowsRules"),
 }
+
+
+@cache
+def family_rules(family: str) -> FamilyRules:
+    """The binary rules of platform family ``family`` (a ``Family.name``)."""
+    module, name = _RULES[family]
+    rules: FamilyRules = getattr(importlib.import_module(f"omniwheel.audit.{module}"), name)()
+    return rules
+
 
 # Members with these endings are never binaries: stream them for their hash only.
 _TEXT_SUFFIXES = (
@@ -154,7 +163,7 @@ class WheelReport:
         for _, claimed in _targets(claims, (), []):
             if claimed is None:
                 continue
-            for candidate in RULES[claimed.family.name].lowest_platforms(binaries, claimed):
+            for candidate in family_rules(claimed.family.name).lowest_platforms(binaries, claimed):
                 candidate = _with_wheel_python(candidate, claims)
                 key = (candidate.family.name, candidate.arch, candidate.variant)
                 known = best.get(key)
@@ -323,7 +332,7 @@ def _judge(
                 found=str(first_tag),
             )
         return
-    rules = RULES[platform.family.name]
+    rules = family_rules(platform.family.name)
     members = tuple(item.member for item in binaries)
     folded = frozenset(rules.fold(posixpath.basename(member)) for member in members)
     suffixes = platform.family.extension_suffixes(platform)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cache
-from importlib import resources
 from typing import Any
+
+from omniwheel.datafiles import load_table
 
 
 class Severity(StrEnum):
@@ -35,10 +34,8 @@ class Finding:
         }
 
 
-@cache
 def _catalog() -> dict[str, dict[str, str]]:
-    text = resources.files("omniwheel.audit").joinpath("data", "findings.toml").read_text()
-    return tomllib.loads(text)
+    return load_table("omniwheel.audit", "findings.toml")
 
 
 def finding(

@@ -2,18 +2,25 @@
 
 ``sniff`` tells a binary from any other member by its first bytes; ``parse_binary``
 hands it to its format's reader. Every reader raises only its ``BinaryParseError``.
+
+A format's reader module loads the first time a binary of that format (or one of
+its classes) is asked for: checking a Linux wheel never pays for the Mach-O,
+WebAssembly and PE readers.
 """
 
 from __future__ import annotations
 
+import importlib
 import struct
-from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from omniwheel.binaries.base import Binary, BinaryParseError, ReadableBuffer
-from omniwheel.binaries.elf import ElfFile, parse_elf
-from omniwheel.binaries.macho import MachOFile, parse_macho
-from omniwheel.binaries.pe import PeFile, parse_pe
-from omniwheel.binaries.wasm import WasmModule, parse_wasm
+
+if TYPE_CHECKING:
+    from omniwheel.binaries.elf import ElfFile
+    from omniwheel.binaries.macho import MachOFile
+    from omniwheel.binaries.pe import PeFile
+    from omniwheel.binaries.wasm import WasmModule
 
 #: Bytes ``sniff`` needs from the start of a member.
 SNIFF_BYTES = 8
@@ -23,12 +30,15 @@ _FAT = {b"\xca\xfe\xba\xbe", b"\xca\xfe\xba\xbf"}
 # is far above any real number of architectures.
 _MAX_FAT_ARCHS = 16
 
-_READERS: dict[str, Callable[[ReadableBuffer], Binary]] = {
-    "elf": parse_elf,
-    "macho": parse_macho,
-    "wasm": parse_wasm,
-    "pe": parse_pe,
+# format -> (its reader module under omniwheel.binaries, the parse function there)
+_READERS = {
+    "elf": ("elf", "parse_elf"),
+    "macho": ("macho", "parse_macho"),
+    "wasm": ("wasm", "parse_wasm"),
+    "pe": ("pe", "parse_pe"),
 }
+# The classes exported here, by the reader module that defines each.
+_CLASSES = {"ElfFile": "elf", "MachOFile": "macho", "PeFile": "pe", "WasmModule": "wasm"}
 
 
 def sniff(head: bytes) -> str | None:
@@ -50,7 +60,19 @@ def sniff(head: bytes) -> str | None:
 def parse_binary(data: ReadableBuffer) -> Binary | None:
     """Parse ``data`` with the reader its magic names; None when it is no binary."""
     kind = sniff(bytes(data[:SNIFF_BYTES]))
-    return None if kind is None else _READERS[kind](data)
+    if kind is None:
+        return None
+    module, function = _READERS[kind]
+    parse: Any = getattr(importlib.import_module(f"omniwheel.binaries.{module}"), function)
+    binary: Binary = parse(data)
+    return binary
+
+
+def __getattr__(name: str) -> Any:
+    module = _CLASSES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'omniwheel.binaries' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"omniwheel.binaries.{module}"), name)
 
 
 __all__ = [

@@ -29,16 +29,14 @@ import plistlib
 import posixpath
 import re
 import shutil
-import tomllib
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from packaging.version import Version
 
+from omniwheel.datafiles import load_table
 from omniwheel.install.base import InstallError, InstallItem, InstallReport, LayoutOptions
 from omniwheel.install.images import Source, image_files
 from omniwheel.install.site_packages import (
@@ -56,10 +54,8 @@ _PLACERS = 8
 _COPY_HASH = re.compile(r"-[0-9a-f]{8}$")  # repair's copies: libbar-1a2b3c4d.dylib
 
 
-@cache
 def _settings() -> dict[str, Any]:
-    text = resources.files("omniwheel.install").joinpath("data/ios.toml").read_text()
-    return tomllib.loads(text)
+    return load_table("omniwheel.install", "ios.toml")
 
 
 def module_name(relative: str) -> str:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
 
+from omniwheel.datafiles import load_table
 from omniwheel.platforms.python import PythonTarget
 
 
@@ -20,11 +19,9 @@ def format_version(version: tuple[int, ...], separator: str = ".") -> str:
     return separator.join(str(part) for part in version)
 
 
-@cache
 def load(name: str) -> dict[str, Any]:
     """The parsed ``data/<name>.toml``."""
-    text = resources.files("omniwheel.platforms").joinpath("data", f"{name}.toml").read_text()
-    return tomllib.loads(text)
+    return load_table("omniwheel.platforms", f"{name}.toml")
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from omniwheel.audit.check import RULES, BinaryMember, WheelReport, check_open_wheel
+from omniwheel.audit.check import BinaryMember, WheelReport, check_open_wheel, family_rules
 from omniwheel.audit.emscripten import unreachable_libraries
 from omniwheel.audit.findings import Finding, Severity
 from omniwheel.binaries import (
@@ -181,7 +181,7 @@ def _repair(
     if wheel.filename.platform_tags == ("any",) or not original.binaries:
         raise UsageError(f"{path.name}: has no binaries, so there is nothing to repair")
     target = _target_platform(original, platform)
-    vendoring = _VENDORING[RULES[target.family.name].binary_format]
+    vendoring = _VENDORING[family_rules(target.family.name).binary_format]
     finder = LibraryFinder(lib_path, target)
     plan, platform_tags = _choose_plan(original, target, finder, exclude, platform)
     filename = wheel.filename.with_platform_tags(platform_tags)
@@ -251,7 +251,7 @@ def _choose_plan(
     fixed = requested is not None and requested.min_os is not None
     # Oldest first: every manylinux policy defined for the CPU, or just the one asked for.
     binaries = [item.binary for item in original.binaries]
-    rules = RULES[target.family.name]
+    rules = family_rules(target.family.name)
     candidates = [target] if fixed else rules.lowest_platforms(binaries, target)
     fitting: tuple[_Plan, Platform] | None = None
     for candidate in candidates:
@@ -318,7 +318,7 @@ class _Plan:
         exclude: Sequence[str],
     ) -> _Plan:
         """Walk the needed libraries breadth first, the copies' own needs included."""
-        rules = RULES[platform.family.name]
+        rules = family_rules(platform.family.name)
         excluded = [rules.fold(pattern) for pattern in exclude]
         shipped = frozenset(rules.fold(posixpath.basename(b.member)) for b in original.binaries)
         plan = cls([_Node(item.binary, item.member) for item in original.binaries], {}, {}, {})

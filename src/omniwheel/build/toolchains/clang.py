@@ -15,10 +15,7 @@ import os
 import shlex
 import shutil
 import sys
-import tomllib
 from collections.abc import Mapping
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +35,7 @@ from omniwheel.build.toolchains.base import (
     split_flags,
     write_config,
 )
+from omniwheel.datafiles import load_table
 from omniwheel.platforms import Platform
 from omniwheel.platforms.data import format_version
 
@@ -48,11 +46,9 @@ _WRAPPED_TOOLS = {"CC": "cc", "CXX": "c++", "AR": "ar", "RANLIB": "ranlib"}
 DRIVER_ROLES = ("cc", "cxx", "ar", "ranlib", "nm")
 
 
-@cache
 def family_settings(family: str) -> dict[str, Any]:
     """``build/data/<family>.toml``: drivers, flags, sysconfig values and pyconfig sizes."""
-    text = resources.files("omniwheel.build").joinpath("data", f"{family}.toml").read_text()
-    return tomllib.loads(text)
+    return load_table("omniwheel.build", f"{family}.toml")
 
 
 def fingerprint(path: Path) -> str:
