@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from omniwheel.audit import check_wheel
-from omniwheel.binaries import WasmModule, parse_wasm
+from omniwheel.binaries.wasm import WasmModule, parse_wasm
 from omniwheel.rewrite.repair import RepairError, repair_wheel
 from omniwheel.wheel import Wheel
 from test_audit_emscripten import LAYOUTS, _loads_in_pyodide, _wheel

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from omniwheel.audit import check_wheel
-from omniwheel.binaries import WasmModule, parse_wasm
+from omniwheel.binaries.wasm import WasmModule, parse_wasm
 from omniwheel.build import build_recipes
 from omniwheel.build.finalize import finalize_wheel
 from omniwheel.build.pep517 import BuildStepError

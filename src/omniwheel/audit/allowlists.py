@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from omniwheel.datafiles import load_table
 from omniwheel.platforms.data import parse_version
@@ -26,8 +25,7 @@ def android_libraries(api_level: int) -> tuple[str, ...]:
     return (*table["libraries"], *(name for names in added for name in names))
 
 
-@dataclass(frozen=True)
-class ManylinuxPolicy:
+class ManylinuxPolicy(NamedTuple):
     name: str
     glibc: tuple[int, ...]
     libraries: tuple[str, ...]

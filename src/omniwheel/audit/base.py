@@ -13,9 +13,8 @@ import posixpath
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from functools import cache
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from omniwheel.audit.findings import Finding, finding
 from omniwheel.binaries import Binary
@@ -24,8 +23,7 @@ from omniwheel.platforms import Platform
 FORMAT_TITLES = {"elf": "ELF", "macho": "Mach-O", "wasm": "WebAssembly", "pe": "PE"}
 
 
-@dataclass(frozen=True)
-class Subject:
+class Subject(NamedTuple):
     """One binary of a wheel, checked against one platform the wheel claims."""
 
     member: str

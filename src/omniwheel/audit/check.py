@@ -11,7 +11,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from packaging.tags import Tag
 
@@ -70,8 +70,7 @@ def extension_suffix(member: str) -> str | None:
     return match[1] if match else None
 
 
-@dataclass(frozen=True)
-class BinaryMember:
+class BinaryMember(NamedTuple):
     member: str
     binary: Binary
 
@@ -84,8 +83,7 @@ class BinaryMember:
         return {"member": self.member, **self.binary.to_json()}
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     """Whether the wheel's binaries load on one platform it claims (or was asked about)."""
 
     platform_tag: str

@@ -112,8 +112,7 @@ _NUL = re.compile(b"\0")
 _PYINIT = re.compile(b"PyInit_")
 
 
-@dataclass(frozen=True)
-class _Layout:
+class _Layout(NamedTuple):
     """The record shapes of one ELF class and byte order, reduced to the fields we read."""
 
     order: str

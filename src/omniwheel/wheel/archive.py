@@ -29,7 +29,6 @@ import stat
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from functools import cached_property
 from itertools import pairwise
 from pathlib import Path
@@ -81,8 +80,7 @@ _REFUSED_TYPES = {
 }
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(NamedTuple):
     """Caps that keep a hostile archive from exhausting disk, memory or time.
 
     Defaults: 8 GiB of uncompressed data in all (the largest real wheels, CUDA
@@ -112,8 +110,7 @@ class MemberInfo(NamedTuple):
     """Permission bits from the Unix mode (``0o755`` …), 0 when the archive records none."""
 
 
-@dataclass(frozen=True)
-class StoredMember:
+class StoredMember(NamedTuple):
     """A member as stored: where its compressed bytes are and what they must decode to."""
 
     name: str
@@ -134,8 +131,7 @@ class StoredMember:
         return self.data_start + self.compressed_size
 
 
-@dataclass(frozen=True)
-class _Entry:
+class _Entry(NamedTuple):
     info: CentralEntry
     data_limit: int  # offset the member's data must end by: next header or central directory
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 LOCAL = struct.Struct("<4sHHHHHIIIHH")
 CENTRAL = struct.Struct("<4sHHHHHHIIIHHHHHII")
@@ -85,8 +86,7 @@ def date_time(dos_date: int, dos_time: int) -> tuple[int, int, int, int, int, in
     )
 
 
-@dataclass(frozen=True)
-class CentralDirectory:
+class CentralDirectory(NamedTuple):
     entries: list[CentralEntry]
     """In directory order (the order installers and RECORD follow)."""
     start: int
