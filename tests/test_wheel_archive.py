@@ -23,6 +23,7 @@ NAME = "demo-1.0-py3-none-any.whl"
 # Offsets of fields inside the local (PK\3\4) and central (PK\1\2) headers (APPNOTE 4.3.7, 4.3.12).
 LOCAL = {
     "flags": (6, "H"),
+    "method": (8, "H"),
     "crc": (14, "L"),
     "compressed": (18, "L"),
     "size": (22, "L"),
@@ -30,6 +31,7 @@ LOCAL = {
 }
 CENTRAL = {
     "flags": (8, "H"),
+    "method": (10, "H"),
     "crc": (16, "L"),
     "compressed": (20, "L"),
     "size": (24, "L"),
@@ -85,19 +87,30 @@ def save(tmp_path: Path, data: bytes) -> Path:
     return path
 
 
-def read_all(path: Path, name: str, limits: Limits | None = None) -> bytes:
+def read_all(path: Path, name: str, limits: Limits | None = None, chunk: int = -1) -> bytes:
+    """The member's bytes, read whole (one inflate call) or in ``chunk``-byte reads."""
     with WheelArchive(path, limits) as archive, archive.open_member(name) as stream:
-        return stream.read()
+        if chunk < 0:
+            return stream.read()
+        return b"".join(iter(lambda: stream.read(chunk), b""))
 
 
 def refused(path: Path, limits: Limits | None = None, member: str | None = None) -> str:
-    """The one-line message opening (and reading ``member``) raises."""
-    with pytest.raises(WheelError) as caught:
-        if member is None:
-            WheelArchive(path, limits).close()
-        else:
-            read_all(path, member, limits)
-    message = str(caught.value)
+    """The one-line message opening (and reading ``member``) raises.
+
+    A member is read both whole and streamed in chunks: the two decoding paths
+    must refuse the same input with the same message.
+    """
+    messages = set()
+    for chunk in (-1, 4096) if member is not None else (-1,):
+        with pytest.raises(WheelError) as caught:
+            if member is None:
+                WheelArchive(path, limits).close()
+            else:
+                read_all(path, member, limits, chunk)
+        messages.add(str(caught.value))
+    assert len(messages) == 1, messages
+    message = messages.pop()
     assert message.startswith(f"{NAME}: ")
     assert "\n" not in message
     return message
@@ -288,6 +301,17 @@ def test_truncated_deflate_stream_is_refused(tmp_path: Path) -> None:
     raw = patch(raw, 0, compressed=compressed - 100)
     message = refused(save(tmp_path, raw), member="a.bin")
     assert message.endswith("deflate data ends before the stream does (truncated)")
+
+
+def test_bytes_after_the_deflate_stream_are_refused(tmp_path: Path) -> None:
+    data = noise(10_000)
+    packer = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+    stream = packer.compress(data) + packer.flush()
+    # Stored as "stream + junk", then relabelled deflated with the true size and CRC.
+    raw = build([("a.bin", stream + b"junk")], zipfile.ZIP_STORED)
+    raw = patch(raw, 0, method=zipfile.ZIP_DEFLATED, size=len(data), crc=zlib.crc32(data))
+    message = refused(save(tmp_path, raw), member="a.bin")
+    assert message.endswith("has bytes after the end of its deflate stream")
 
 
 @pytest.mark.parametrize(

@@ -51,6 +51,7 @@ def manylinux_policies() -> tuple[ManylinuxPolicy, ...]:
     return tuple(sorted(policies, key=lambda policy: policy.glibc))
 
 
+@cache
 def manylinux_policy(glibc: tuple[int, ...]) -> ManylinuxPolicy | None:
     """The newest policy a ``manylinux_{glibc}`` tag promises, None below manylinux1."""
     fitting = [policy for policy in manylinux_policies() if policy.glibc <= glibc]

@@ -89,7 +89,7 @@ class FamilyRules(ABC):
         folded = self.fold(name)
         if posixpath.basename(folded) in shipped:
             return False
-        names, patterns = _compiled_allowlist(tuple(map(self.fold, self.allowlist(platform))))
+        names, patterns = _compiled_allowlist(self, platform)
         return folded not in names and (patterns is None or patterns.match(folded) is None)
 
     def _external_libraries(self, subject: Subject) -> Iterator[Finding]:
@@ -113,16 +113,18 @@ class FamilyRules(ABC):
 
 @cache
 def _compiled_allowlist(
-    allowlist: tuple[str, ...],
+    rules: FamilyRules, platform: Platform
 ) -> tuple[frozenset[str], re.Pattern[str] | None]:
-    """An allowlist as its plain names (a set) and one regex for its wildcard patterns.
+    """``platform``'s allowlist (folded) as its plain names (a set) and one regex for its
+    wildcard patterns, built once per platform.
 
     Most entries are plain names (every manylinux policy library), so a lookup is
     a set probe; the few patterns are matched in one regex instead of one
     ``fnmatch`` per pattern per library.
     """
+    allowlist = frozenset(map(rules.fold, rules.allowlist(platform)))
     wildcard = frozenset(pattern for pattern in allowlist if any(c in pattern for c in "*?["))
-    names = frozenset(allowlist) - wildcard
     if not wildcard:
-        return names, None
-    return names, re.compile("|".join(fnmatch.translate(pattern) for pattern in sorted(wildcard)))
+        return allowlist, None
+    joined = "|".join(fnmatch.translate(pattern) for pattern in sorted(wildcard))
+    return allowlist - wildcard, re.compile(joined)

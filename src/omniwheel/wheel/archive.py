@@ -510,12 +510,42 @@ class MemberStream(io.RawIOBase):
             data = self._inflate(self._inflater, limit)
         else:
             data = self._read_compressed(limit)
+        return self._account(data)
+
+    def _account(self, data: bytes) -> bytes:
+        """Count, CRC and hash decoded bytes; more than the header declares is an error."""
         self._produced += len(data)
         if self._produced > self._info.size:
             raise self._fail(f"holds more than the {self._info.size} bytes its zip header declares")
         self._crc = inflating.crc32(data, self._crc)
         if self._hasher is not None:
             self._hasher.update(data)
+        return data
+
+    def _decode_whole(self) -> bytes:
+        """The whole member in one read and one inflate call, then checked as at EOF.
+
+        For members read whole (``read_bytes``): no chunk loop, no copy into a
+        buffer, and each step releases the GIL once, so reader threads overlap.
+        The inflate is capped one byte past the declared size, which exposes a
+        member that lies about its size without ever inflating more.
+        """
+        compressed = self._read_compressed(self._compressed_left)
+        inflater = self._inflater
+        if inflater is None:
+            data = compressed
+        else:
+            try:
+                data = inflater.decompress(compressed, self._info.size + 1)
+            except inflating.error as exc:
+                raise self._fail(f"deflate data is corrupt: {exc}") from exc
+            if len(data) <= self._info.size:
+                if not inflater.eof:
+                    raise self._fail("deflate data ends before the stream does (truncated)")
+                if inflater.unused_data:
+                    raise self._fail("has bytes after the end of its deflate stream")
+        self._account(data)
+        self._finish()
         return data
 
     def _next_chunk(self, limit: int) -> bytes:
@@ -557,6 +587,9 @@ class MemberStream(io.RawIOBase):
         return len(data)
 
     def readall(self) -> bytes:
+        fresh = not (self._produced or self._pending or self._finished)
+        if fresh and self._compressed_left <= self._archive.limits.in_memory_max:
+            return self._decode_whole()
         # BytesIO hands its buffer to getvalue() without a copy: peak memory is one member.
         out = io.BytesIO()
         while chunk := self._next_chunk(_CHUNK):
