@@ -1,5 +1,5 @@
 """Allow ``python -m omniwheel``."""
 
-from omniwheel.cli.main import main
+from omniwheel.cli.main import run
 
-raise SystemExit(main())
+run()

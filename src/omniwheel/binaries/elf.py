@@ -14,6 +14,7 @@ import re
 import struct
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Final, NamedTuple
 
 from omniwheel.binaries.base import BinaryParseError, ReadableBuffer
@@ -231,14 +232,19 @@ class ElfFile:
 
         Non-numeric names such as ``GLIBC_PRIVATE`` or ``CXXABI_TM_1`` are ignored.
         """
-        start = prefix + "_"
-        found = [
-            version
-            for names in self.version_requirements.values()
-            for name in names
-            if name.startswith(start) and (version := _numeric_version(name[len(start) :]))
-        ]
-        return max(found, default=None)
+        return self._highest_versions.get(prefix)
+
+    @cached_property
+    def _highest_versions(self) -> dict[str, tuple[int, ...]]:
+        """Prefix -> highest numeric version needed: one pass, then every prefix a lookup."""
+        highest: dict[str, tuple[int, ...]] = {}
+        for names in self.version_requirements.values():
+            for name in names:
+                prefix, _, text = name.rpartition("_")
+                version = _numeric_version(text)
+                if prefix and version and version > highest.get(prefix, ()):
+                    highest[prefix] = version
+        return highest
 
     @property
     def glibc_requirement(self) -> tuple[int, int] | None:

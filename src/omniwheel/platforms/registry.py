@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from functools import cache
 
@@ -78,6 +77,8 @@ def known_spellings() -> tuple[str, ...]:
 
 
 def _unknown_message(text: str) -> str:
+    import difflib  # only on this error path: every command parses platforms
+
     close = difflib.get_close_matches(text.strip().lower(), known_spellings(), n=4, cutoff=0.6)
     if not close:
         close = [next(iter(family.named_platforms())) for family in FAMILIES]
