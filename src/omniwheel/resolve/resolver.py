@@ -100,6 +100,13 @@ def parse_need(text: str, parent: str | None = None) -> Need:
         requirement = Requirement(text)
     except InvalidRequirement as exc:
         raise UsageError(f"requirement {text!r} is not valid PEP 508: {exc}") from exc
+    return need_from(requirement, parent)
+
+
+def need_from(requirement: Requirement, parent: str | None = None) -> Need:
+    """A parsed requirement as the resolver's ``Need`` (METADATA's are parsed already:
+    parsing their text again would cost a marker parse each)."""
+    text = str(requirement)
     if requirement.url:
         raise UsageError(
             f"requirement {text!r} names a URL; give a wheel file with --find-links instead"
@@ -108,7 +115,7 @@ def parse_need(text: str, parent: str | None = None) -> Need:
         name=canonicalize_name(requirement.name),
         extras=frozenset(canonicalize_name(extra) for extra in requirement.extras),
         specifier=requirement.specifier,
-        text=str(requirement),
+        text=text,
         parent=parent,
         marker=requirement.marker,
     )
@@ -249,7 +256,7 @@ class _Provider(AbstractProvider[Need, Candidate, str]):
                 evaluate_marker(marker, self.platform, extra) for extra in extras
             ):
                 continue
-            need = parse_need(str(requirement), parent)
+            need = need_from(requirement, parent)
             needs.append(need)
             self._prefetch_project(need.name)
         return needs
