@@ -61,6 +61,36 @@ def test_json_commands_do_not_import_rich() -> None:
     assert loaded == []
 
 
+READERS = [f"omniwheel.binaries.{name}" for name in ("elf", "macho", "pe", "wasm")]
+FAMILIES = ("linux", "android", "apple", "emscripten", "windows")
+RULES = [f"omniwheel.audit.{name}" for name in FAMILIES]
+
+
+def test_a_check_loads_only_the_readers_and_rules_its_wheel_needs() -> None:
+    linux = str(realwheels.fetch("manylinux-vendored"))
+    codes, loaded, _ = _loaded([["check", "--json", linux]], READERS + RULES)
+    assert codes == [0]
+    assert loaded == ["omniwheel.audit.linux", "omniwheel.binaries.elf"]
+    ios = str(realwheels.fetch("ios-device"))
+    codes, loaded, _ = _loaded([["check", "--json", ios]], READERS + RULES)
+    assert codes == [0]
+    assert loaded == ["omniwheel.audit.apple", "omniwheel.binaries.macho"]
+
+
+def test_the_process_entry_point_exits_with_the_command_status() -> None:
+    """``python -m omniwheel`` goes through ``run`` (the collector settings of a short
+    process); its exit status is still the command's."""
+    ios = str(realwheels.fetch("ios-device"))
+    command = [sys.executable, "-m", "omniwheel", "check", "--json", ios]
+    clean = subprocess.run(command, capture_output=True, text=True)
+    assert clean.returncode == 0, clean.stderr
+    assert json.loads(clean.stdout)["wheels"][0]["verdicts"][0]["status"] == "ok"
+    wrong = subprocess.run([*command, "--platform", "android"], capture_output=True, text=True)
+    assert wrong.returncode == 1
+    codes = {f["code"] for f in json.loads(wrong.stdout)["wheels"][0]["findings"]}
+    assert "wrong-binary-format" in codes
+
+
 def test_human_output_still_uses_rich() -> None:
     codes, loaded, output = _loaded([["tags", "ios", "--limit", "1"]], ["rich.table"])
     assert codes == [0]
