@@ -5,8 +5,9 @@
 Builds a local index (PEP 503 + PEP 691, served on 127.0.0.1) of the real wheels
 ``pip download`` picks for each target, then times, in this run, each tool
 installing the same requirement set for the same target from it, warm cache
-(each tool runs once untimed to fill its own cache, then ``--repeat`` times into a
-fresh directory; the best time counts, as the machine may be busy):
+(each tool runs once untimed to fill its own cache, then ``--repeat`` rounds run
+every tool once in turn, each into a fresh directory; a tool's best time counts, as
+the machine may be busy):
 
 * ``omniwheel install --layout site-packages`` and with the target's own layout
   (``ios-app`` frameworks, ``pyodide`` wheels + pyodide-lock.json), each with
@@ -114,17 +115,23 @@ def _download(requirements: Path, pip_target: list[str], into: Path) -> None:
     )
 
 
-def _time(name: str, command: list[str], into: Path, repeat: int) -> float:
-    """One warm-up run (fills the tool's cache), then the best of ``repeat`` timed runs,
-    each into a fresh directory."""
-    times = []
+def _time_all(commands: dict[str, list[str]], into: Path, repeat: int) -> dict[str, float]:
+    """One warm-up run of each tool (fills its cache), then ``repeat`` rounds in which every
+    tool runs once, each into a fresh directory; a tool's best time counts.
+
+    Rounds interleave the tools so that a busy spell of the shared machine slows
+    them all alike instead of one tool's whole series.
+    """
+    times: dict[str, list[float]] = {name: [] for name in commands}
     for attempt in range(repeat + 1):
-        shutil.rmtree(into, ignore_errors=True)
-        seconds, _, status = measure(command)
-        if status != 0:
-            raise SystemExit(f"{name} failed (run {attempt}): {' '.join(command)}")
-        times.append(seconds)
-    return min(times[1:])
+        for name, command in commands.items():
+            shutil.rmtree(into, ignore_errors=True)
+            seconds, _, status = measure(command)
+            if status != 0:
+                raise SystemExit(f"{name} failed (run {attempt}): {' '.join(command)}")
+            if attempt:
+                times[name].append(seconds)
+    return {name: min(series) for name, series in times.items()}
 
 
 def main() -> None:
@@ -196,9 +203,7 @@ def main() -> None:
             commands["pip --target"] = pip
             commands["uv pip --target"] = uv
             commands["uv pip --target hardlink"] = [*uv, "--link-mode", "hardlink"]
-            times = {
-                tool: _time(tool, command, into, args.repeat) for tool, command in commands.items()
-            }
+            times = _time_all(commands, into, args.repeat)
             print(
                 f"{name}: {len(wheel_files)} wheels in the index, {requirements.name} "
                 f"({len(PURE) + len(target['extra'])} requirements), best of {args.repeat}"
