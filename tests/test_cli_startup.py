@@ -126,6 +126,41 @@ def test_install_prints_its_table_and_json_install_loads_no_rich(tmp_path: Path)
     assert json.loads(output)["layout"] == "ios-app"
 
 
+def test_a_quiet_install_prints_nothing_and_loads_neither_rich_nor_the_zip_reader(
+    tmp_path: Path,
+) -> None:
+    """``-q`` (as pip's) installs the same files and says nothing. The wheel was checked and
+    unpacked by a first install, so the second needs wheel filenames only: not the zip
+    reader, its inflaters or the binary checks."""
+    wheel = str(realwheels.fetch("ios-device"))
+    common = [wheel, "--no-index", "--platform", "ios", "--python", "3.13"]
+    common += ["--cache-dir", str(tmp_path / "cache")]
+    heavy = ["rich", "omniwheel.wheel.archive", "omniwheel.audit", "isal"]
+    first = ["install", *common, "--into", str(tmp_path / "first")]
+    codes, loaded, output = _loaded([first], heavy)
+    assert codes == [0] and "installed into" in output
+    assert set(loaded) >= {"omniwheel.wheel.archive", "omniwheel.audit"}
+    quiet = ["install", *common, "--into", str(tmp_path / "quiet"), "-q"]
+    codes, loaded, output = _loaded([quiet], heavy)
+    assert (codes, loaded, output) == ([0], [], "")
+    installed = sorted(
+        str(path.relative_to(tmp_path / "quiet")) for path in (tmp_path / "quiet").rglob("*")
+    )
+    assert installed == sorted(
+        str(path.relative_to(tmp_path / "first")) for path in (tmp_path / "first").rglob("*")
+    )
+    assert any(name.endswith(".fwork") for name in installed)
+
+
+def test_quiet_and_json_exclude_each_other(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "omniwheel", "install", "x", "--platform", "ios"]
+    command += ["--into", str(tmp_path), "--json", "-q"]
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert "argument -q/--quiet: not allowed with argument --json" in result.stderr
+
+
 def test_a_build_tag_retag_loads_no_audit_and_a_new_platform_does(tmp_path: Path) -> None:
     """Changing the build tag claims nothing new: the wheel is rewritten, never judged."""
     wheel = str(realwheels.fetch("ios-device"))

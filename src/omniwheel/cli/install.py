@@ -93,7 +93,7 @@ def _add_sources(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--offline", action="store_true", help="use only the cache")
     parser.add_argument("--cache-dir", type=Path, metavar="DIR")
-    add_json(parser)
+    add_json(parser, quiet=True)
 
 
 def register(commands: Any) -> None:
@@ -243,6 +243,8 @@ def run_lock(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(_lock_json(lock, output, platforms))
         return 0
+    if args.quiet:
+        return 0
     view = table(f"{output}: {len(lock.packages)} packages", "package", "version", "wheels")
     for package in lock.packages:
         wheels = "\n".join(wheel.filename for wheel in package.wheels or [])
@@ -307,7 +309,8 @@ def run_install(args: argparse.Namespace) -> int:
         )
     if lock_path is None and not wanted.requirements:
         raise UsageError("nothing to install: give requirements, -r FILE or --lock pylock.toml")
-    if not args.json:
+    for_people = not (args.json or args.quiet)
+    if for_people:
         import_rich_in_background()
     with _session(args, wanted, settings) as session:
         if lock_path is not None:
@@ -326,7 +329,7 @@ def run_install(args: argparse.Namespace) -> int:
             LinkMode(args.link_mode),
             session.cache_dir,
         )
-        with _progress(not args.json, total) as advance:
+        with _progress(for_people, total) as advance:
             if len(targets) == 1:
                 platform, wheels = targets[0]
                 report = install_wheels(
@@ -336,14 +339,14 @@ def run_install(args: argparse.Namespace) -> int:
                 report = install_slices(
                     targets, session.downloader, layout, args.into, options, advance
                 )
-    _print_report(report, args.json)
+    if args.json:
+        emit_json(report.to_json())
+    elif for_people:
+        _print_report(report)
     return 0
 
 
-def _print_report(report: InstallReport, as_json: bool) -> None:
-    if as_json:
-        emit_json(report.to_json())
-        return
+def _print_report(report: InstallReport) -> None:
     view = table(
         f"installed into {report.into} ({report.layout}, {report.platform.wheel_tag})",
         "package",

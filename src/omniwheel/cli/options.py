@@ -9,8 +9,15 @@ if TYPE_CHECKING:
     from omniwheel.platforms import Platform
 
 
-def add_json(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print the documented JSON document")
+def add_json(parser: argparse.ArgumentParser, *, quiet: bool = False) -> None:
+    """``--json``, and with ``quiet`` also ``-q``/``--quiet`` (as pip's): the two choose
+    between a document for programs and no report at all, so they exclude each other."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--json", action="store_true", help="print the documented JSON document")
+    if quiet:
+        group.add_argument(
+            "-q", "--quiet", action="store_true", help="print nothing but errors (as pip -q)"
+        )
 
 
 def add_python(parser: argparse.ArgumentParser) -> None:
