@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tomllib
 from pathlib import Path
@@ -13,7 +14,8 @@ import localindex
 from omniwheel.cli.main import main
 from omniwheel.errors import UsageError
 from omniwheel.platforms import compatible_tags, marker_environment, parse_platform
-from omniwheel.resolve import platform_marker, read_lock
+from omniwheel.resolve import platform_marker, read_lock, write_lock
+from omniwheel.resolve.lock import LockError
 
 pytestmark = pytest.mark.network
 
@@ -133,3 +135,21 @@ def test_read_lock_rejects_bad_input(tmp_path: Path) -> None:
     bad.write_text("lock-version = \n")
     with pytest.raises(UsageError, match="is not valid TOML"):
         read_lock(bad)
+
+
+def test_write_lock_refuses_an_invalid_lock_and_keeps_the_file(
+    lock_file: tuple[Path, dict[str, object]],
+) -> None:
+    """Only what packaging.pylock accepts reaches a file: a package with neither wheels nor
+    any other source is refused, and the lock already there is left as it was."""
+    path, _ = lock_file
+    before = path.read_bytes()
+    lock = read_lock(path)
+    broken = dataclasses.replace(
+        lock, packages=[dataclasses.replace(lock.packages[0], wheels=None), *lock.packages[1:]]
+    )
+    with pytest.raises(LockError, match=rf"refusing to write {path}: not a valid PEP 751 lock"):
+        write_lock(broken, path)
+    assert path.read_bytes() == before
+    write_lock(lock, path)
+    assert path.read_bytes() == before  # a valid lock is written back byte for byte

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from omniwheel.files import write_atomic
 from omniwheel.install.base import InstallItem, InstallReport, Layout, LayoutOptions
@@ -20,7 +20,9 @@ from omniwheel.install.images import ImageCache, Placer, image_key
 from omniwheel.install.site_packages import image_cache
 from omniwheel.platforms import Platform, marker_environment
 from omniwheel.platforms.data import format_version
-from omniwheel.wheel import Wheel
+
+if TYPE_CHECKING:
+    from omniwheel.wheel import Wheel
 
 LOCK_FILE = "pyodide-lock.json"
 
@@ -49,6 +51,8 @@ def _entry(item: InstallItem, cache: ImageCache) -> dict[str, Any]:
     in the image cache, as a one-file image."""
 
     def build(image: Path) -> None:
+        from omniwheel.wheel import Wheel  # the zip reader, for a wheel not seen before
+
         with Wheel.open(item.path) as wheel:
             (image / "imports.json").write_text(json.dumps(import_names(wheel)))
 

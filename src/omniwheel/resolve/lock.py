@@ -2,8 +2,8 @@
 
 Each platform contributes an ``environments`` marker; a package needed on only
 some platforms (or at different versions) carries a marker naming them, and
-lists the wheel each platform chose. ``packaging.pylock`` validates every lock
-we write, and ``Pylock.select`` must pick back exactly the wheels we chose.
+lists the wheel each platform chose. ``Pylock.select`` must pick back exactly the
+wheels we chose, and ``packaging.pylock`` validates every lock we write.
 """
 
 from __future__ import annotations
@@ -93,8 +93,10 @@ def _wheel_entry(file: IndexFile, sha256: str, lock_dir: Path) -> PackageWheel:
 def build_lock(
     resolutions: Sequence[Resolution], sha256_of: Callable[[IndexFile], str], lock_dir: Path
 ) -> Pylock:
-    """One validated lock for every resolution; raises ``LockError`` if markers cannot tell
-    apart two platforms that need different versions of a project."""
+    """One lock for every resolution; raises ``LockError`` if markers cannot tell apart two
+    platforms that need different versions of a project, or if ``Pylock.select`` would not
+    pick back each platform's wheels. (``write_lock`` validates what reaches a file; an
+    install from this lock in memory skips that round trip through dicts.)"""
     entries: dict[tuple[NormalizedName, Version], _Entry] = {}
     for resolution in resolutions:
         for package in resolution.packages.values():
@@ -140,7 +142,6 @@ def build_lock(
             }
         },
     )
-    lock.validate()
     for resolution in resolutions:
         chosen = {p.file.filename for p in resolution.packages.values()}
         selected = {wheel.filename for _, wheel in select_wheels(lock, resolution.platform)}
@@ -234,9 +235,15 @@ def read_lock(path: Path) -> Pylock:
 
 
 def write_lock(lock: Pylock, path: Path) -> None:
-    """Write atomically; the text is stable (sorted packages, fixed key order)."""
+    """Write atomically, only a lock ``packaging.pylock`` accepts; the text is stable
+    (sorted packages, fixed key order)."""
+    document = lock.to_dict()
+    try:
+        Pylock.from_dict(document)
+    except PylockValidationError as exc:
+        raise LockError(f"refusing to write {path}: not a valid PEP 751 lock ({exc})") from exc
     with atomic_output(path) as stream:
-        stream.write(dumps_toml(lock.to_dict()).encode())
+        stream.write(dumps_toml(document).encode())
 
 
 def _value(value: Any) -> str:

@@ -228,7 +228,10 @@ class _Provider(AbstractProvider[Need, Candidate, str]):
         return found
 
     def is_satisfied_by(self, requirement: Need, candidate: Candidate) -> bool:
-        return requirement.specifier.contains(candidate.version, prereleases=True)
+        # resolvelib asks this for every pin against every criterion on every round; most
+        # needs carry no version specifier, and an empty set allows every version.
+        specifier = requirement.specifier
+        return not specifier or specifier.contains(candidate.version, prereleases=True)
 
     def get_dependencies(self, candidate: Candidate) -> list[Need]:
         metadata = self._prefetch_metadata(candidate.file).result()

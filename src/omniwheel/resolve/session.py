@@ -66,6 +66,6 @@ class Session:
         constraints: Sequence[str] = (),
         lock_dir: Path,
     ) -> tuple[Pylock, list[Resolution]]:
-        """Resolve for every platform and merge the results into one validated lock."""
+        """Resolve for every platform and merge the results into one lock."""
         resolutions = [self.resolve(requirements, p, constraints) for p in platforms]
         return build_lock(resolutions, self.downloader.sha256, lock_dir), resolutions
