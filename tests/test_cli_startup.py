@@ -171,3 +171,19 @@ def test_a_build_tag_retag_loads_no_audit_and_a_new_platform_does(tmp_path: Path
     claim = ["retag", "--platform", "+ios_14_0_arm64_iphoneos", "-w", out, "--json", wheel]
     codes, loaded, output = _loaded([claim], audit)
     assert codes == [0] and loaded == audit and '"checked": true' in output
+
+
+def test_lazy_package_exports_load_on_first_use_and_refuse_unknown_names() -> None:
+    script = (
+        "import sys, omniwheel.wheel as w\n"
+        "before = 'omniwheel.wheel.reader' in sys.modules\n"
+        "wheel = w.Wheel\n"
+        "print(before, 'omniwheel.wheel.reader' in sys.modules, wheel.__module__,"
+        " 'Wheel' in vars(w))\n"
+        "try:\n    w.Whee1\nexcept AttributeError as e:\n    print(e)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.stdout.splitlines() == [
+        "False True omniwheel.wheel.reader True",
+        "module 'omniwheel.wheel' has no attribute 'Whee1'",
+    ]

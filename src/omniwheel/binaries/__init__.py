@@ -15,6 +15,7 @@ import struct
 from typing import TYPE_CHECKING, Any
 
 from omniwheel.binaries.base import Binary, BinaryParseError, ReadableBuffer
+from omniwheel.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from omniwheel.binaries.elf import ElfFile
@@ -68,11 +69,7 @@ def parse_binary(data: ReadableBuffer) -> Binary | None:
     return binary
 
 
-def __getattr__(name: str) -> Any:
-    module = _CLASSES.get(name)
-    if module is None:
-        raise AttributeError(f"module 'omniwheel.binaries' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"omniwheel.binaries.{module}"), name)
+__getattr__ = lazy_exports(__name__, _CLASSES)
 
 
 __all__ = [

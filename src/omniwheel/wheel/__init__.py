@@ -10,8 +10,9 @@ reader and its inflaters.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from omniwheel.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from omniwheel.wheel.archive import Limits, MemberInfo, MemberStream, WheelArchive
@@ -49,12 +50,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'omniwheel.wheel' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"omniwheel.wheel.{module}"), name)
-
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "ALLOWED_ALGORITHMS",
