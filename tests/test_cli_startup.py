@@ -131,11 +131,11 @@ def test_a_quiet_install_prints_nothing_and_loads_neither_rich_nor_the_zip_reade
 ) -> None:
     """``-q`` (as pip's) installs the same files and says nothing. The wheel was checked and
     unpacked by a first install, so the second needs wheel filenames only: not the zip
-    reader, its inflaters or the binary checks."""
+    reader, its inflaters, the binary checks, an HTML page parser or tarfile."""
     wheel = str(realwheels.fetch("ios-device"))
     common = [wheel, "--no-index", "--platform", "ios", "--python", "3.13"]
     common += ["--cache-dir", str(tmp_path / "cache")]
-    heavy = ["rich", "omniwheel.wheel.archive", "omniwheel.audit", "isal"]
+    heavy = ["rich", "omniwheel.wheel.archive", "omniwheel.audit", "isal", "html.parser", "tarfile"]
     first = ["install", *common, "--into", str(tmp_path / "first")]
     codes, loaded, output = _loaded([first], heavy)
     assert codes == [0] and "installed into" in output

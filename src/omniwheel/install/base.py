@@ -7,7 +7,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from omniwheel.errors import OmniwheelError, UsageError
 from omniwheel.install.images import LinkMode, image_key
@@ -19,8 +19,7 @@ class InstallError(OmniwheelError):
     """A wheel that must not be installed on the target, or an install that failed."""
 
 
-@dataclass(frozen=True)
-class InstallItem:
+class InstallItem(NamedTuple):
     """A locked wheel and its hash-checked file on local disk."""
 
     wheel: LockedWheel

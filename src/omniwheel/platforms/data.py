@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from omniwheel.datafiles import load_table
 from omniwheel.platforms.python import PythonTarget
@@ -24,8 +23,7 @@ def load(name: str) -> dict[str, Any]:
     return load_table("omniwheel.platforms", f"{name}.toml")
 
 
-@dataclass(frozen=True)
-class EmscriptenAbi:
+class EmscriptenAbi(NamedTuple):
     """One Pyodide platform ABI row of ``data/emscripten.toml``."""
 
     name: str

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag
@@ -15,8 +15,7 @@ from omniwheel.resolve.simple import IndexFile
 from omniwheel.wheel import WheelError, WheelFilename
 
 
-@dataclass(frozen=True)
-class WheelChoice:
+class WheelChoice(NamedTuple):
     """One wheel the target accepts: its rank (0 best) under the target's tag priority."""
 
     file: IndexFile
@@ -30,12 +29,12 @@ class WheelChoice:
         return (self.rank, (-build[0], build[1]) if build else ())
 
 
-@dataclass(frozen=True)
 class ProjectFiles:
     """A project's files as seen from one target: wheels it accepts, grouped by version."""
 
-    files: tuple[IndexFile, ...]
-    platform: Platform
+    def __init__(self, files: tuple[IndexFile, ...], platform: Platform) -> None:
+        self.files = files
+        self.platform = platform
 
     @cached_property
     def python_full_version(self) -> str:

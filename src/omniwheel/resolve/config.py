@@ -12,9 +12,9 @@ import importlib
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
+from typing import NamedTuple
 
 from omniwheel.errors import OmniwheelError, UsageError
 
@@ -32,8 +32,7 @@ class IndexStrategy(StrEnum):
     UNSAFE_BEST_MATCH = "unsafe-best-match"
 
 
-@dataclass(frozen=True)
-class IndexConfig:
+class IndexConfig(NamedTuple):
     """The package sources for one run, in priority order."""
 
     index_urls: tuple[str, ...]
@@ -52,8 +51,7 @@ class IndexConfig:
         urls = list(self.index_urls)
         urls += [url for url in extra_index_urls if url not in urls]
         links = list(dict.fromkeys([*self.find_links, *find_links]))
-        return replace(
-            self,
+        return self._replace(
             index_urls=() if no_index else tuple(urls),
             find_links=tuple(links),
             strategy=strategy or self.strategy,

@@ -15,9 +15,8 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 
@@ -34,16 +33,14 @@ class FetchError(OmniwheelError):
     """A URL that could not be fetched (after retries), or a file whose hash is wrong."""
 
 
-@dataclass(frozen=True)
-class ByteRange:
+class ByteRange(NamedTuple):
     """Part of a remote file, and the whole file's size (from Content-Range)."""
 
     data: bytes
     total: int
 
 
-@dataclass(frozen=True)
-class Page:
+class Page(NamedTuple):
     """A fetched index page: its bytes, content type and final URL (after redirects)."""
 
     body: bytes

@@ -11,9 +11,8 @@ from __future__ import annotations
 import json
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from packaging.markers import Marker
 from packaging.pylock import (
@@ -42,8 +41,7 @@ class LockError(OmniwheelError):
     """A lock that cannot be written for these platforms, or read, or selected from."""
 
 
-@dataclass(frozen=True)
-class LockedWheel:
+class LockedWheel(NamedTuple):
     """One wheel an install takes from a lock: where it is, what its bytes must hash to and
     (when the lock says) how many there are, for a progress bar's total."""
 
@@ -66,8 +64,7 @@ def platform_marker(platform: Platform) -> Marker:
     )
 
 
-@dataclass
-class _Entry:
+class _Entry(NamedTuple):
     """One project version in the lock: the platforms needing it, their wheels, its deps."""
 
     platforms: list[Platform]

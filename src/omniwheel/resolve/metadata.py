@@ -13,7 +13,6 @@ import hashlib
 import io
 import json
 import re
-import tarfile
 import zipfile
 from pathlib import Path
 from typing import IO, cast
@@ -79,6 +78,8 @@ def _read_wheel_file(path: Path, source: str) -> bytes:
 
 def read_sdist_pkg_info(path: Path) -> bytes:
     """The top-level ``PKG-INFO`` of a ``.tar.gz`` or ``.zip`` sdist."""
+    import tarfile  # only ``skeleton`` reads sdists: the resolver never loads this
+
     try:
         if path.name.endswith(".zip"):
             with zipfile.ZipFile(path) as archive:

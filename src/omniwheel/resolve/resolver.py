@@ -14,7 +14,7 @@ import operator
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from packaging.markers import Marker
 from packaging.metadata import Metadata
@@ -45,8 +45,7 @@ def _identifier(name: NormalizedName, extras: frozenset[str]) -> str:
     return name + (f"[{','.join(sorted(extras))}]" if extras else "")
 
 
-@dataclass(frozen=True)
-class Need:
+class Need(NamedTuple):
     """A requirement as the resolver sees it: who asked for it, with which extras."""
 
     name: NormalizedName
@@ -74,8 +73,7 @@ class Need:
         return f"{self.text} ({origin})"
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):
     """One version of a project (with extras) and the wheel the target would install."""
 
     name: NormalizedName
@@ -121,8 +119,7 @@ def need_from(requirement: Requirement, parent: str | None = None) -> Need:
     )
 
 
-@dataclass(frozen=True)
-class ResolvedPackage:
+class ResolvedPackage(NamedTuple):
     """One installed project in a resolution: the chosen wheel and its resolved dependencies."""
 
     name: NormalizedName

@@ -20,7 +20,7 @@ from packaging.utils import (
 from omniwheel.errors import UsageError
 from omniwheel.resolve.config import IndexConfig, IndexStrategy
 from omniwheel.resolve.http import HttpClient
-from omniwheel.resolve.simple import ACCEPT, IndexFile, parse_html_page, parse_project_page
+from omniwheel.resolve.simple import ACCEPT, IndexFile, parse_project_page
 
 
 def project_of(filename: str) -> NormalizedName | None:
@@ -90,7 +90,7 @@ class Sources:
                 return None
             page = project / "index.html"
             if page.is_file():
-                return parse_html_page(page.read_bytes(), page.as_uri(), base)
+                return parse_project_page(page.read_bytes(), "text/html", page.as_uri(), base)
             return _listing(project, base)
         url = f"{base}{name}/"
         fetched = self.http.get_page(url, ACCEPT)
@@ -114,7 +114,7 @@ class Sources:
             if path is None:
                 page = self.http.get_page(location, "text/html")
                 if page is not None:
-                    yield from parse_html_page(page.body, page.url, None)
+                    yield from parse_project_page(page.body, "text/html", page.url, None)
             elif path.is_dir():
                 yield from _listing(path, None)
             elif path.is_file():
