@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -174,3 +175,26 @@ def test_markers_and_extras_use_the_target(make_wheel: Callable[..., Path], tmp_
         set(_resolve("", ["app; sys_platform == 'linux'"], "ios", tmp_path, find_links=links))
         == set()
     )
+
+
+def test_a_local_wheel_rebuilt_under_the_same_name_is_read_again(
+    make_wheel: Callable[..., Path], tmp_path: Path
+) -> None:
+    """Metadata of a find-links wheel (unhashed) is cached; a rebuild with new
+    dependencies (``--find-links dist/`` after ``python -m build``) must not be answered
+    from that cache, as pip reads the new file."""
+    for name in ("alpha", "beta"):
+        make_wheel(f"{name}-1.0-py3-none-any.whl")
+
+    def build_app(dependency: str) -> Path:
+        metadata = f"Metadata-Version: 2.4\nName: app\nVersion: 1.0\nRequires-Dist: {dependency}\n"
+        return make_wheel(
+            "app-1.0-py3-none-any.whl", {"app-1.0.dist-info/METADATA": metadata.encode()}
+        )
+
+    links = (str(build_app("alpha").parent),)
+    assert set(_resolve("", ["app"], "ios", tmp_path, find_links=links)) == {"app", "alpha"}
+    rebuilt = build_app("beta")
+    stat = rebuilt.stat()  # a coarse clock could give the rebuild the same mtime
+    os.utime(rebuilt, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    assert set(_resolve("", ["app"], "ios", tmp_path, find_links=links)) == {"app", "beta"}

@@ -4,7 +4,7 @@ In order: the PEP 658/714 ``.metadata`` file; HTTP range requests into the
 wheel's zip directory (the tail, then the METADATA member); the whole wheel.
 An sdist's is its top-level ``PKG-INFO`` (the resolver never asks for one;
 ``omniwheel skeleton`` does). Results are cached on disk by the file's sha256
-(or URL when unhashed).
+(or URL when unhashed, with size and modification time for a local file).
 """
 
 from __future__ import annotations
@@ -164,7 +164,21 @@ class MetadataFetcher:
         self._cache = cache_dir / "metadata"
 
     def _cache_path(self, file: IndexFile) -> Path:
-        key = file.sha256 or hashlib.sha256(file.url.encode()).hexdigest()
+        """Filed under the sha256; a file listed without one under its URL, and a local
+        one under its size and modification time too: a wheel rebuilt under the same
+        name (``--find-links dist/``) has new metadata."""
+        key = file.sha256
+        if key is None:
+            identity = file.url
+            path = local_path(file.url)
+            if path is not None:
+                try:
+                    stat = path.stat()
+                except OSError:
+                    pass  # reading it will say what is wrong
+                else:
+                    identity += f"\n{stat.st_size}\n{stat.st_mtime_ns}"
+            key = hashlib.sha256(identity.encode()).hexdigest()
         return self._cache / key[:2] / f"{key}-{file.filename}.json"
 
     def metadata(self, file: IndexFile) -> Metadata:
