@@ -55,7 +55,7 @@ def fetch(url: str, sha256: str, cache_dir: Path) -> Path:
     local = local_path(url)
     if local is None:
         with HttpClient(cache_dir) as http:
-            return http.download(url, archive_name(url), sha256)
+            return http.download(url, archive_name(url), {"sha256": sha256})
     if not local.is_file():
         raise SourceError(f"source URL {url}: {local} is not a file")
     digest = file_sha256(local)

@@ -29,7 +29,7 @@ class Downloader:
             return file.sha256
         path = local_path(file.url)
         if path is None:
-            return self.http.sha256_of(file.url, file.filename)
+            return self.http.sha256_of(file.url, file.filename, file.hashes)
         return file_sha256(path)
 
     def fetch(self, wheel: LockedWheel, progress: Progress | None = None) -> Path:
@@ -40,7 +40,9 @@ class Downloader:
         """
         path = local_path(wheel.location)
         if path is None:
-            return self.http.download(wheel.location, wheel.filename, wheel.sha256, progress)
+            return self.http.download(
+                wheel.location, wheel.filename, {"sha256": wheel.sha256}, progress
+            )
         if not path.is_file():
             raise FetchError(f"{wheel.filename}: {path} does not exist (the lock points there)")
         if progress is not None:

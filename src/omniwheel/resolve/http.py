@@ -3,30 +3,44 @@
 Index pages are cached with their validators (ETag, Last-Modified) and reused
 without a request while ``Cache-Control: max-age`` says they are fresh; files
 are cached by their sha256 (a file listed unhashed is filed under the digest it
-turns out to have), which never changes for a published file.
+turns out to have), which never changes for a published file. Every hash an index
+gives for a file (sha256, or md5 … sha512 as PEP 503 allows) is checked.
+
+Credentials never travel inside URLs here: ``split_credentials`` takes them out of
+the configured index and find-links URLs (so that no page, lock, cache entry or
+error message carries them), and every request to such a host is sent with them,
+as pip does; other hosts get those ``~/.netrc`` names, if any.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import netrc
+import os
 import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
+from urllib.parse import SplitResult, unquote, urlsplit
 
 import httpx
 
 from omniwheel import __version__
 from omniwheel.errors import OmniwheelError
-from omniwheel.files import atomic_output, file_sha256, write_atomic
+from omniwheel.files import atomic_output, write_atomic
 
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 _CHUNK = 1 << 16
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*(\d+)", re.IGNORECASE)
+#: The hash algorithms an index may give for a file (PEP 503: any of hashlib's
+#: guaranteed ones; these are the ones pip checks). Each one given is verified.
+HASH_ALGORITHMS = frozenset({"md5", "sha1", "sha224", "sha256", "sha384", "sha512"})
+#: A username and password for basic authentication.
+Credentials = tuple[str, str]
 
 
 class FetchError(OmniwheelError):
@@ -79,6 +93,90 @@ def _fresh(meta: Mapping[str, Any], now: float) -> bool:
     return match is not None and now - float(meta["stored"]) < int(match.group(1))
 
 
+def _hashers(expected: Mapping[str, str]) -> dict[str, Any]:
+    """A hasher for sha256 (files are cached under it) and for each other algorithm given."""
+    names = {"sha256"} | (HASH_ALGORITHMS & set(expected))
+    return {name: hashlib.new(name) for name in sorted(names)}
+
+
+def hash_mismatch(hashers: Mapping[str, Any], expected: Mapping[str, str]) -> str | None:
+    """``"<algorithm> <got>, expected <want>"`` for the first given hash that differs."""
+    for name, hasher in hashers.items():
+        want = expected.get(name)
+        if want is not None and hasher.hexdigest() != want.lower():
+            return f"{name} {hasher.hexdigest()}, expected {want}"
+    return None
+
+
+def _file_hashers(path: Path, expected: Mapping[str, str]) -> dict[str, Any]:
+    hashers = _hashers(expected)
+    if len(hashers) == 1:  # sha256 alone: hashlib's own loop is the fastest
+        with path.open("rb") as stream:
+            return {"sha256": hashlib.file_digest(stream, "sha256")}
+    with path.open("rb") as stream:
+        while chunk := stream.read(_CHUNK):
+            for hasher in hashers.values():
+                hasher.update(chunk)
+    return hashers
+
+
+def _host(parts: SplitResult) -> str:
+    """The host and port a request goes to, as credentials are filed under."""
+    host = (parts.hostname or "").lower()
+    return f"{host}:{parts.port}" if parts.port is not None else host
+
+
+def split_credentials(urls: Iterable[str]) -> tuple[list[str], dict[str, Credentials]]:
+    """The URLs without their ``user:password@``, and those credentials by host."""
+    clean: list[str] = []
+    found: dict[str, Credentials] = {}
+    for url in urls:
+        parts = urlsplit(url)
+        if parts.scheme in ("http", "https") and parts.username is not None:
+            found.setdefault(_host(parts), (unquote(parts.username), unquote(parts.password or "")))
+            netloc = parts.netloc.rpartition("@")[2]
+            url = parts._replace(netloc=netloc).geturl()
+        clean.append(url)
+    return clean, found
+
+
+class _HostAuth(httpx.Auth):
+    """Basic authentication for the hosts the configuration named credentials for, else
+    from ``~/.netrc`` (or ``$NETRC``), read once and only if it exists."""
+
+    def __init__(self, credentials: Mapping[str, Credentials]) -> None:
+        self._credentials = dict(credentials)
+        self._netrc: netrc.netrc | None = None
+        self._netrc_read = False
+        self._lock = threading.Lock()
+
+    def _from_netrc(self, host: str) -> Credentials | None:
+        with self._lock:
+            if not self._netrc_read:
+                self._netrc_read = True
+                path = Path(os.environ.get("NETRC") or Path.home() / ".netrc")
+                if path.is_file():
+                    try:
+                        self._netrc = netrc.netrc(path)
+                    except (OSError, netrc.NetrcParseError):
+                        self._netrc = None  # pip, too, goes on without an unreadable netrc
+        entry = self._netrc.authenticators(host) if self._netrc is not None else None
+        return (entry[0], entry[2] or "") if entry is not None else None
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        url = request.url
+        found: Credentials | None = None
+        if url.username or url.password:  # a caller that kept them in the URL
+            found = (url.username, url.password)
+        elif "authorization" not in request.headers:
+            host = url.host + (f":{url.port}" if url.port is not None else "")
+            found = self._credentials.get(host) or self._from_netrc(url.host)
+        if found is None:
+            yield request
+        else:
+            yield from httpx.BasicAuth(*found).auth_flow(request)
+
+
 class _LazyTransport(httpx.BaseTransport):
     """httpx's default transport, made per scheme on first use: a verifying TLS context
     loads the CA certificates (50-90 ms at start-up), which a plain-HTTP index never needs."""
@@ -110,6 +208,7 @@ class HttpClient:
         self,
         cache_dir: Path,
         *,
+        credentials: Mapping[str, Credentials] | None = None,
         offline: bool = False,
         retries: int = 4,
         backoff: float = 0.25,
@@ -124,6 +223,7 @@ class HttpClient:
         #: The sha256 of each file fetched in this run, by URL (for files listed unhashed).
         self._digests: dict[str, str] = {}
         self._client = httpx.Client(
+            auth=_HostAuth(credentials or {}),
             follow_redirects=True,
             timeout=timeout,
             headers={"User-Agent": f"omniwheel/{__version__}"},
@@ -155,6 +255,10 @@ class HttpClient:
             except httpx.TransportError as exc:
                 if attempt == self.retries:
                     raise FetchError(f"cannot fetch {url}: {exc}") from exc
+            except httpx.TooManyRedirects as exc:
+                raise FetchError(f"{url} redirects in a loop ({exc})") from exc
+            except httpx.InvalidURL as exc:
+                raise FetchError(f"{url} is not a valid URL ({exc})") from exc
             else:
                 if response.status_code not in _RETRY_STATUS or attempt == self.retries:
                     return response
@@ -222,19 +326,20 @@ class HttpClient:
         write_atomic(meta_path, json.dumps(meta).encode(), durable=False)
 
     def get_range(
-        self, url: str, start: int, end: int | None, filename: str, sha256: str | None
+        self, url: str, start: int, end: int | None, filename: str, hashes: Mapping[str, str]
     ) -> ByteRange | Path:
         """Bytes ``start..end`` (inclusive), or the last ``-start`` bytes when ``end`` is None.
 
         A server that ignores ranges answers 200 with the whole file: it is streamed
-        into the cache (as ``download`` would) and its path returned instead.
+        into the cache (as ``download`` would, checked against ``hashes``) and its path
+        returned instead.
         """
         spec = f"bytes={start}" if end is None else f"bytes={start}-{end}"
         headers = {"Range": spec, "Accept-Encoding": "identity"}
         response = self._request("GET", url, headers, stream=True)
         try:
             if response.status_code == 200:
-                return self._save(response, url, filename, sha256, None)[0]
+                return self._save(response, url, filename, hashes, None)[0]
             if response.status_code != 206:
                 raise FetchError(f"{url} answered HTTP {response.status_code} to a range request")
             total = response.headers.get("content-range", "").rpartition("/")[2]
@@ -254,39 +359,42 @@ class HttpClient:
         self,
         url: str,
         filename: str,
-        sha256: str | None,
+        hashes: Mapping[str, str],
         progress: Callable[[int], None] | None = None,
     ) -> Path:
         """The file from the cache (re-hashed: a cache can rot), or fetched (streamed,
-        sha256-checked while it arrives) into it."""
-        sha256 = sha256 or self._digests.get(url)
+        checked against every hash in ``hashes`` while it arrives) into it."""
+        sha256 = hashes.get("sha256") or self._digests.get(url)
         if sha256 is not None:
             cached = self.cached_file(filename, sha256)
-            if cached.is_file() and file_sha256(cached) == sha256:
-                if progress is not None:
-                    progress(cached.stat().st_size)
-                return cached
-        return self._fetch(url, filename, sha256, progress)[0]
+            if cached.is_file():
+                expected = {**hashes, "sha256": sha256}
+                if hash_mismatch(_file_hashers(cached, expected), expected) is None:
+                    if progress is not None:
+                        progress(cached.stat().st_size)
+                    return cached
+        return self._fetch(url, filename, hashes, progress)[0]
 
-    def sha256_of(self, url: str, filename: str) -> str:
-        """The sha256 of a file its index lists unhashed: fetched once into the cache."""
+    def sha256_of(self, url: str, filename: str, hashes: Mapping[str, str]) -> str:
+        """The sha256 of a file its index lists without one: fetched once into the cache
+        (and checked against the hashes it is listed with)."""
         known = self._digests.get(url)
         if known is not None and self.cached_file(filename, known).is_file():
             return known
-        return self._fetch(url, filename, None, None)[1]
+        return self._fetch(url, filename, hashes, None)[1]
 
     def _fetch(
         self,
         url: str,
         filename: str,
-        sha256: str | None,
+        hashes: Mapping[str, str],
         progress: Callable[[int], None] | None,
     ) -> tuple[Path, str]:
         response = self._request("GET", url, {"Accept-Encoding": "identity"}, stream=True)
         try:
             if response.status_code != 200:
                 raise FetchError(f"{url} answered HTTP {response.status_code}; expected 200")
-            return self._save(response, url, filename, sha256, progress)
+            return self._save(response, url, filename, hashes, progress)
         except httpx.TransportError as exc:
             raise FetchError(f"download of {url} broke off: {exc}") from exc
         finally:
@@ -297,26 +405,28 @@ class HttpClient:
         response: httpx.Response,
         url: str,
         filename: str,
-        sha256: str | None,
+        hashes: Mapping[str, str],
         progress: Callable[[int], None] | None,
     ) -> tuple[Path, str]:
         """Stream a 200 response's body into the cache, hashing it on the way; the file is
-        filed under the sha256 it turned out to have (checked against ``sha256`` if known)."""
-        hasher = hashlib.sha256()
+        filed under the sha256 it turned out to have (every hash in ``hashes`` checked)."""
+        hashers = _hashers(hashes)
         staging = self._files / "incoming" / f"{uuid.uuid4().hex}-{filename}"
         staging.parent.mkdir(parents=True, exist_ok=True)
         with atomic_output(staging) as handle:
             for chunk in response.iter_raw(_CHUNK):
-                hasher.update(chunk)
+                for hasher in hashers.values():
+                    hasher.update(chunk)
                 handle.write(chunk)
                 if progress is not None:
                     progress(len(chunk))
-            digest = hasher.hexdigest()
-            if sha256 is not None and digest != sha256:
+            mismatch = hash_mismatch(hashers, hashes)
+            if mismatch is not None:
                 raise FetchError(
-                    f"{filename} from {url} has sha256 {digest}, expected "
-                    f"{sha256}: refusing a file that changed or was corrupted"
+                    f"{filename} from {url} has {mismatch}: refusing a file that changed "
+                    "or was corrupted"
                 )
+            digest: str = hashers["sha256"].hexdigest()
         target = self.cached_file(filename, digest)
         target.parent.mkdir(parents=True, exist_ok=True)
         staging.replace(target)

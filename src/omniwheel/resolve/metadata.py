@@ -21,7 +21,13 @@ from packaging.metadata import Metadata, RawMetadata, parse_email
 
 from omniwheel.errors import OmniwheelError
 from omniwheel.files import write_atomic
-from omniwheel.resolve.http import ByteRange, FetchError, HttpClient
+from omniwheel.resolve.http import (
+    HASH_ALGORITHMS,
+    ByteRange,
+    FetchError,
+    HttpClient,
+    hash_mismatch,
+)
 from omniwheel.resolve.simple import IndexFile
 from omniwheel.resolve.sources import local_path
 from omniwheel.wheel import WheelError
@@ -139,7 +145,7 @@ class _RangeReader(io.RawIOBase):
             end = min(self._size, self._position + max(want, _MIN_READ)) - 1
             file = self._file
             fetched = self._http.get_range(
-                file.url, self._position, end, file.filename, file.sha256
+                file.url, self._position, end, file.filename, file.hashes
             )
             if isinstance(fetched, Path):
                 raise _RangeIgnoredError(fetched)
@@ -195,7 +201,7 @@ class MetadataFetcher:
         path = local_path(file.url)
         if not file.filename.endswith(".whl"):
             if path is None:
-                path = self.http.download(file.url, file.filename, file.sha256)
+                path = self.http.download(file.url, file.filename, file.hashes)
             return read_sdist_pkg_info(path)
         if path is not None:
             return _read_wheel_file(path, file.filename)
@@ -205,7 +211,7 @@ class MetadataFetcher:
             downloaded = self.http.cached_file(file.filename, file.sha256)
             if downloaded.is_file():
                 return _read_wheel_file(downloaded, file.filename)
-        tail = self.http.get_range(file.url, -_TAIL, None, file.filename, file.sha256)
+        tail = self.http.get_range(file.url, -_TAIL, None, file.filename, file.hashes)
         if isinstance(tail, Path):  # the server sent the whole wheel, now cached for the install
             return _read_wheel_file(tail, file.filename)
         try:
@@ -220,7 +226,9 @@ class MetadataFetcher:
         page = self.http.get_page(url, "*/*")
         if page is None:
             raise FetchError(f"{url} is advertised by the index but answers 404")
-        expected = (file.metadata or {}).get("sha256")
-        if expected and hashlib.sha256(page.body).hexdigest() != expected:
-            raise FetchError(f"{url} does not match the sha256 the index advertises for it")
+        expected = file.metadata or {}
+        hashers = {name: hashlib.new(name, page.body) for name in HASH_ALGORITHMS & set(expected)}
+        mismatch = hash_mismatch(hashers, expected)
+        if mismatch is not None:
+            raise FetchError(f"{url} has {mismatch} (the index advertises it)")
         return page.body

@@ -2,24 +2,42 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
 from packaging.pylock import Pylock
 
+from omniwheel.errors import UsageError
 from omniwheel.files import default_cache_dir
 from omniwheel.platforms import Platform
 from omniwheel.resolve.config import IndexConfig
 from omniwheel.resolve.download import Downloader
-from omniwheel.resolve.http import HttpClient
+from omniwheel.resolve.http import HttpClient, split_credentials
 from omniwheel.resolve.lock import build_lock
 from omniwheel.resolve.metadata import MetadataFetcher
 from omniwheel.resolve.resolver import Resolution, resolve
-from omniwheel.resolve.sources import Sources
+from omniwheel.resolve.sources import Sources, local_path
+
+
+def _check_indexes(urls: Sequence[str]) -> None:
+    """One clear line for an index that cannot be one, before anything is fetched."""
+    for url in urls:
+        try:
+            path = local_path(url)
+        except ValueError as exc:  # urlsplit: a malformed host (``http://[::1/simple``)
+            shown = re.sub(r"//[^/@]*@", "//****@", url)
+            raise UsageError(f"index URL {shown} is not a valid URL ({exc})") from None
+        if path is not None and not path.is_dir():
+            raise UsageError(f"index {url} is neither an http(s) URL nor an existing directory")
 
 
 class Session:
-    """Resolve, lock and download through one configuration; close it (or use ``with``)."""
+    """Resolve, lock and download through one configuration; close it (or use ``with``).
+
+    Credentials in the configured URLs are taken out of them here and given to the
+    HTTP client by host: nothing downstream (pages, locks, errors) sees them.
+    """
 
     def __init__(
         self,
@@ -29,11 +47,16 @@ class Session:
         offline: bool = False,
         workers: int = 8,
     ) -> None:
-        self.config = config
+        _check_indexes(config.index_urls)
+        index_urls, credentials = split_credentials(config.index_urls)
+        find_links, more = split_credentials(config.find_links)
+        self.config = config._replace(index_urls=tuple(index_urls), find_links=tuple(find_links))
         self.cache_dir = cache_dir or default_cache_dir()
+        if self.cache_dir.exists() and not self.cache_dir.is_dir():
+            raise UsageError(f"cache directory {self.cache_dir} is a file; give a directory")
         self.workers = workers
-        self.http = HttpClient(self.cache_dir, offline=offline)
-        self.sources = Sources(config, self.http)
+        self.http = HttpClient(self.cache_dir, credentials={**more, **credentials}, offline=offline)
+        self.sources = Sources(self.config, self.http)
         self.metadata = MetadataFetcher(self.http, self.cache_dir)
         self.downloader = Downloader(self.http, workers)
 
