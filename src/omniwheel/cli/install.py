@@ -165,13 +165,14 @@ def register(commands: Any) -> None:
 def _requirement_set(
     args: argparse.Namespace, packages: list[str], settings: Mapping[str, str]
 ) -> RequirementSet:
-    """What to resolve: ``-r`` files, pip's configured constraints (``constraint`` in
-    pip.conf or ``PIP_CONSTRAINT``) then ``-c`` files, and the command line's packages."""
+    """What to resolve: pip's configured constraints (``constraint`` in pip.conf or
+    ``PIP_CONSTRAINT``) then ``-c`` files, ``-r`` files, and the command line's packages.
+    Constraints files are read first, as pip reads them, so a ``-i`` in a ``-r`` file wins."""
     wanted = RequirementSet()
-    for path in args.requirement:
-        read_requirements(Path(path), wanted)
     for path in [*pip_constraints(settings), *map(Path, args.constraint)]:
         read_requirements(path, wanted, constraint=True)
+    for path in args.requirement:
+        read_requirements(Path(path), wanted)
     for text in packages:
         if text.endswith(".whl") and Path(text).is_file():
             parsed = WheelFilename.parse(text)
@@ -185,12 +186,23 @@ def _requirement_set(
 def _session(
     args: argparse.Namespace, wanted: RequirementSet, settings: Mapping[str, str]
 ) -> Session:
-    index_url = args.index_url or wanted.index_url
-    config = pip_index_config(index_url=index_url, settings=settings).with_options(
-        extra_index_urls=[*wanted.extra_index_urls, *args.extra_index_url],
-        find_links=[*wanted.find_links, *args.find_links],
-        no_index=args.no_index,
-        strategy=IndexStrategy(args.index_strategy) if args.index_strategy else None,
+    """The sources as pip combines them: its configuration, then the command line, then the
+    requirements files' options (so a file's ``-i`` replaces every index named before)."""
+    # Given a file's -i, pip's default index is never used: do not ask pip to name it.
+    index_url = wanted.index_url or args.index_url
+    config = (
+        pip_index_config(index_url=index_url, settings=settings)
+        .with_options(
+            extra_index_urls=args.extra_index_url,
+            find_links=args.find_links,
+            no_index=args.no_index,
+            strategy=IndexStrategy(args.index_strategy) if args.index_strategy else None,
+        )
+        .with_options(
+            index_url=wanted.index_url,
+            extra_index_urls=wanted.extra_index_urls,
+            find_links=wanted.find_links,
+        )
     )
     return Session(config, cache_dir=args.cache_dir, offline=args.offline)
 

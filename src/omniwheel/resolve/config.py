@@ -20,6 +20,11 @@ from omniwheel.errors import OmniwheelError, UsageError
 
 #: Settings pip reads from the environment as ``PIP_<NAME>``.
 _VARIABLES = ("index-url", "extra-index-url", "find-links", "no-index", "constraint")
+#: Settings pip reads as booleans, with its ``strtobool``.
+_BOOLEANS = ("no-index",)
+#: The words pip's ``strtobool`` reads as true and as false (in any case).
+_TRUE = ("y", "yes", "t", "true", "on", "1")
+_FALSE = ("n", "no", "f", "false", "off", "0")
 
 
 class IndexStrategy(StrEnum):
@@ -42,17 +47,21 @@ class IndexConfig(NamedTuple):
     def with_options(
         self,
         *,
+        index_url: str | None = None,
         extra_index_urls: Sequence[str] = (),
         find_links: Sequence[str] = (),
         no_index: bool = False,
         strategy: IndexStrategy | None = None,
     ) -> IndexConfig:
-        """Apply the other command-line options (``--index-url`` goes to ``pip_index_config``)."""
-        urls = list(self.index_urls)
+        """Apply options read after these, as pip applies them: ``index_url`` (a
+        requirements file's ``-i``; the command line's goes to ``pip_index_config``)
+        replaces every index so far, extra indexes are appended, and once no index is
+        used (``no-index``) none is added back."""
+        urls = [index_url] if index_url else list(self.index_urls)
         urls += [url for url in extra_index_urls if url not in urls]
         links = list(dict.fromkeys([*self.find_links, *find_links]))
         return self._replace(
-            index_urls=() if no_index else tuple(urls),
+            index_urls=() if no_index or not self.index_urls else tuple(urls),
             find_links=tuple(links),
             strategy=strategy or self.strategy,
         )
@@ -78,14 +87,33 @@ def _config_files(environ: Mapping[str, str]) -> list[Path]:
     return files
 
 
+def _normalize(name: str) -> str:
+    """A setting's name as pip normalizes both file keys and ``PIP_*`` variable names, so
+    ``index_url``, ``--index-url`` and ``PIP_Index_Url`` all mean ``index-url``."""
+    return name.lower().replace("_", "-").removeprefix("--")
+
+
+def _boolean(value: str, where: str) -> bool:
+    """``value`` read as pip's ``strtobool`` reads it: pip stops on any other word, so a
+    typo cannot silently turn a setting off."""
+    word = value.lower()
+    if word in _TRUE or word in _FALSE:
+        return word in _TRUE
+    raise UsageError(
+        f"{where} is {value!r}, which pip does not read as a boolean; "
+        f"use one of {', '.join(_TRUE)} (true) or {', '.join(_FALSE)} (false)"
+    )
+
+
 def pip_settings(
     environ: Mapping[str, str] | None = None, command: str = "install"
 ) -> dict[str, str]:
     """The pip settings ``pip <command>`` sees, layered as pip layers them: ``[global]`` of
     every file (later files winning), then ``[<command>]`` of every file, then ``PIP_*``
-    variables; empty values are ignored."""
+    variables (named in any case after the prefix, as pip reads them); empty values are
+    ignored, and every boolean read is checked as pip checks it."""
     environ = os.environ if environ is None else environ
-    sections: dict[str, dict[str, str]] = {"global": {}, command: {}}
+    layers: dict[str, dict[str, str]] = {"global": {}, command: {}, ":env:": {}}
     for path in _config_files(environ):
         if not path.is_file():
             continue
@@ -94,27 +122,30 @@ def pip_settings(
             parser.read(path, encoding="utf-8")
         except (configparser.Error, UnicodeDecodeError) as exc:
             raise UsageError(f"pip configuration file {path} cannot be read: {exc}") from exc
-        for section, values in sections.items():
+        for section in ("global", command):
             if parser.has_section(section):
-                for key, value in parser.items(section):
-                    if value:
-                        values[key.lower().replace("_", "-").removeprefix("--")] = value
-    settings = {key: value for values in sections.values() for key, value in values.items()}
-    for key in _VARIABLES:
-        variable = environ.get("PIP_" + key.upper().replace("-", "_"))
-        if variable:
-            settings[key] = variable
-    return settings
+                for name, value in parser.items(section):
+                    _record(layers[section], name, value, f"{name} in [{section}] of {path}")
+    for name, value in environ.items():
+        if name.startswith("PIP_") and _normalize(name[4:]) in _VARIABLES:
+            _record(layers[":env:"], name[4:], value, name)
+    return {key: value for values in layers.values() for key, value in values.items()}
+
+
+def _record(values: dict[str, str], name: str, value: str, where: str) -> None:
+    """Set one setting read from ``where`` as pip does: an empty value is ignored, and a
+    boolean is checked even if a later file overrides it (pip stops on it all the same)."""
+    key = _normalize(name)
+    if value:
+        if key in _BOOLEANS:
+            _boolean(value, where)
+        values[key] = value
 
 
 def pip_constraints(settings: Mapping[str, str]) -> list[Path]:
     """The constraints files pip's ``constraint`` setting names (whitespace-separated,
     relative to the working directory, as pip reads them)."""
     return [Path(name) for name in settings.get("constraint", "").split()]
-
-
-def _truthy(value: str) -> bool:
-    return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
 def pip_default_index() -> str:
@@ -144,7 +175,7 @@ def pip_index_config(
     """
     if settings is None:
         settings = pip_settings(environ)
-    if _truthy(settings.get("no-index", "0")):
+    if _boolean(settings.get("no-index", "0"), "the no-index setting"):
         urls: list[str] = []
     else:
         urls = [index_url or settings.get("index-url") or pip_default_index()]

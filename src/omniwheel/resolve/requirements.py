@@ -3,6 +3,8 @@ that name other files or package sources (``-r``, ``-c``, ``-i``, ``--extra-inde
 
 from __future__ import annotations
 
+import os
+import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +22,10 @@ _OPTIONS = {
     "-f": "find_links",
     "--find-links": "find_links",
 }
+#: pip's comment: ``#`` at the start of a line or after any whitespace, to the line's end.
+_COMMENT = re.compile(r"(^|\s+)#.*$")
+#: pip's environment variable reference: ``${NAME}``, NAME of capitals, digits and ``_``.
+_VARIABLE = re.compile(r"\$\{([A-Z0-9_]+)\}")
 
 
 @dataclass
@@ -28,25 +34,38 @@ class RequirementSet:
 
     requirements: list[str] = field(default_factory=list)
     constraints: list[str] = field(default_factory=list)
+    #: The last ``-i``: pip reads files after its configuration and command line, so
+    #: this replaces every index they name (``IndexConfig.with_options``).
     index_url: str | None = None
+    #: The ``--extra-index-url`` read after that ``-i`` (which drops those before it).
     extra_index_urls: list[str] = field(default_factory=list)
     find_links: list[str] = field(default_factory=list)
 
 
-def _logical_lines(text: str) -> list[str]:
-    """Lines with comments stripped and backslash continuations joined."""
-    lines: list[str] = []
-    pending = ""
-    for raw in text.splitlines():
-        line = raw.split(" #", 1)[0].strip() if not raw.lstrip().startswith("#") else ""
-        if line.endswith("\\"):
-            pending += line[:-1] + " "
+def _logical_lines(text: str) -> list[tuple[int, str]]:
+    """Each logical line and its first line's number, preprocessed as pip does: backslash
+    continuations joined (never from a comment line), then comments stripped, then
+    ``${NAME}`` replaced by that environment variable (left as it is when unset or empty)."""
+    joined: list[tuple[int, str]] = []
+    pending: list[str] = []
+    first = 0
+    for number, raw in enumerate(text.splitlines(), start=1):
+        comment = _COMMENT.match(raw) is not None
+        if not pending:
+            first = number
+        if raw.endswith("\\") and not comment:
+            pending.append(raw.strip("\\"))
             continue
-        line = (pending + line).strip()
-        pending = ""
-        if line:
-            lines.append(line)
-    return lines
+        joined.append((first, "".join([*pending, "" if comment else raw])))
+        pending = []
+    if pending:
+        joined.append((first, "".join(pending)))
+    lines = [(number, _COMMENT.sub("", line).strip()) for number, line in joined]
+    return [
+        (number, _VARIABLE.sub(lambda name: os.environ.get(name[1]) or name[0], line))
+        for number, line in lines
+        if line
+    ]
 
 
 def read_requirements(
@@ -58,7 +77,7 @@ def read_requirements(
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot read requirements file {path}: {exc.strerror}") from exc
-    for number, line in enumerate(_logical_lines(text), start=1):
+    for number, line in _logical_lines(text):
         if not line.startswith("-"):
             requirement = line.split(" --hash", 1)[0].strip()
             (result.constraints if constraint else result.requirements).append(requirement)
@@ -75,6 +94,7 @@ def read_requirements(
             read_requirements(path.parent / value, result, constraint=kind == "constraint")
         elif kind == "index_url":
             result.index_url = value
+            result.extra_index_urls.clear()
         elif kind == "extra_index_url":
             result.extra_index_urls.append(value)
         else:
