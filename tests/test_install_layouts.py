@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import plistlib
 import shutil
+import stat
 import subprocess
+import sys
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -15,6 +18,7 @@ import pytest
 
 import localindex
 from omniwheel.cli.main import main
+from test_rewrite_repair_pe import wine as wine  # the session fixture, shared
 
 pytestmark = pytest.mark.network
 
@@ -497,3 +501,213 @@ def test_hardlink_across_devices_falls_back_to_copies(
             trees[mode] = _files(into)
             assert {(into / path).stat().st_nlink for path in trees[mode]} == {1}
     assert trees["copy"] == trees["hardlink"]
+
+
+def _install_wheels(tmp_path: Path, into: Path, *arguments: str | Path) -> int:
+    """``omniwheel install`` of local wheels (no index) into ``into``; the exit status."""
+    command = ["install", *map(str, arguments), "--no-index"]
+    return main([*command, "--cache-dir", str(tmp_path / "cache"), "--into", str(into)])
+
+
+DEMO_INIT = b"import sys\n\ndef main():\n    print('demo', sys.argv[1:])\n    return 3\n"
+ENTRY_POINTS = b"[console_scripts]\ndemo = demo:main\n[gui_scripts]\ndemo-gui = demo:main\n"
+
+
+def _scripts_wheel(make_wheel: Callable[..., Path]) -> Path:
+    """A wheel with a console script, a gui script and a ``#!python`` script in .data."""
+    return make_wheel(
+        "demo-1.0-py3-none-any.whl",
+        {
+            "demo/__init__.py": DEMO_INIT,
+            "demo-1.0.dist-info/entry_points.txt": ENTRY_POINTS,
+            "demo-1.0.data/scripts/demo-tool": b"#!python\nimport demo\ndemo.main()\n",
+        },
+    )
+
+
+def test_posix_scripts_start_python_from_path(
+    make_wheel: Callable[..., Path], tmp_path: Path
+) -> None:
+    """Console and gui scripts (and ``#!python`` scripts from .data) start
+    ``#!/usr/bin/env python3`` and run, as pip's do, on a POSIX target."""
+    into = tmp_path / "into"
+    assert (
+        _install_wheels(tmp_path, into, _scripts_wheel(make_wheel), "--platform", "linux-x86_64")
+        == 0
+    )
+    environment = {**os.environ, "PYTHONPATH": str(into)}
+    for script in ("demo", "demo-gui", "demo-tool"):
+        text = (into / "bin" / script).read_text()
+        assert text.startswith("#!/usr/bin/env python3\n"), script
+    for script in ("demo", "demo-gui"):
+        run = subprocess.run(
+            [into / "bin" / script, "a b"], capture_output=True, text=True, env=environment
+        )
+        assert (run.returncode, run.stdout, run.stderr) == (3, "demo ['a b']\n", ""), script
+
+
+@pytest.mark.toolchain
+def test_windows_launchers_run_python_exe(
+    make_wheel: Callable[..., Path],
+    wine: Callable[..., subprocess.CompletedProcess[str]],
+    tmp_path: Path,
+) -> None:
+    """A Windows target's launchers run ``python.exe`` (gui scripts ``pythonw.exe``), looked
+    up as Windows looks up a bare name: here two stand-ins (mingw programs that echo their
+    command line) beside the launchers, under Wine."""
+    compiler = shutil.which("x86_64-w64-mingw32-gcc")
+    if compiler is None:
+        pytest.skip("needs x86_64-w64-mingw32-gcc (apt-get install gcc-mingw-w64-x86-64)")
+    into = tmp_path / "into"
+    assert _install_wheels(tmp_path, into, _scripts_wheel(make_wheel), "--platform", "windows") == 0
+    source = tmp_path / "echo.c"
+    source.write_text(
+        "#include <stdio.h>\nint main(int argc, char **argv) {\n"
+        '    for (int i = 0; i < argc; i++) printf("%s\\n", argv[i]);\n    return 7;\n}\n'
+    )
+    for python in ("python", "pythonw"):
+        subprocess.run([compiler, "-o", into / "bin" / f"{python}.exe", source], check=True)
+    for script, python in (("demo", "python"), ("demo-gui", "pythonw")):
+        launcher = into / "bin" / f"{script}.exe"
+        with zipfile.ZipFile(launcher) as archive:  # the script Python would run
+            assert b"from demo import main" in archive.read("__main__.py")
+        run = wine(launcher, "a")
+        windows_path = "Z:" + str(launcher).replace("/", "\\")
+        assert (run.returncode, run.stdout) == (7, f"{python}.exe\n{windows_path}\na\n"), script
+
+
+def test_upgrade_removes_directories_it_empties(
+    make_wheel: Callable[..., Path], tmp_path: Path
+) -> None:
+    """An upgrade removes the old version's directories it leaves empty (an empty package
+    would still import, as a namespace package), with the bytecode of its removed files;
+    never a directory that still holds something, nor the install directory."""
+    old = make_wheel(
+        "demo-1.0-py3-none-any.whl",
+        {
+            "demo/__init__.py": b"",
+            "demo/old_sub/__init__.py": b"",
+            "demo/kept/__init__.py": b"",
+            "demo-1.0.data/headers/demo.h": b"",
+        },
+    )
+    into = tmp_path / "into"
+    assert _install_wheels(tmp_path, into, old, "--platform", "linux-x86_64") == 0
+    # Bytecode, as the target's Python writes it when it runs the files.
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "demo"], cwd=into, check=True)
+    assert list((into / "demo" / "old_sub" / "__pycache__").glob("__init__.*.pyc"))
+    (into / "demo" / "kept" / "notes.txt").write_text("the user's own\n")
+    into.chmod(0o750)  # a directory made afresh would not have these bits
+    # The package becomes a module.
+    new = make_wheel("demo-2.0-py3-none-any.whl", {"demo.py": b""})
+    assert _install_wheels(tmp_path, into, new, "--platform", "linux-x86_64") == 0
+    assert _tree(into) == [
+        "demo-2.0.dist-info/INSTALLER",
+        "demo-2.0.dist-info/METADATA",
+        "demo-2.0.dist-info/RECORD",
+        "demo-2.0.dist-info/WHEEL",
+        "demo.py",
+        "demo/kept/notes.txt",
+    ]
+    assert sorted(p.relative_to(into).as_posix() for p in into.rglob("*") if p.is_dir()) == [
+        "demo",
+        "demo-2.0.dist-info",
+        "demo/kept",
+    ]
+    # Replacing the only files leaves the install directory empty a moment: it stays.
+    again = make_wheel("demo-3.0-py3-none-any.whl", {"demo.py": b""})
+    shutil.rmtree(into / "demo")
+    assert _install_wheels(tmp_path, into, again, "--platform", "linux-x86_64") == 0
+    assert stat.S_IMODE(into.stat().st_mode) == 0o750
+
+
+def test_record_paths_of_data_files_are_plain(
+    make_wheel: Callable[..., Path], tmp_path: Path
+) -> None:
+    """Files from ``.data/purelib``, ``.data/platlib`` and ``.data/data`` land in the install
+    directory and RECORD lists them as pip does, ``x`` (not ``./x``)."""
+    wheel = make_wheel(
+        "platty-1.0-py3-none-any.whl",
+        {
+            "platty/__init__.py": b"",
+            "platty-1.0.data/purelib/platty_pure.py": b"",
+            "platty-1.0.data/platlib/platty_plat/__init__.py": b"",
+            "platty-1.0.data/data/share/platty.txt": b"",
+            "platty-1.0.data/headers/platty.h": b"",
+        },
+        purelib=False,
+    )
+    into = tmp_path / "into"
+    assert _install_wheels(tmp_path, into, wheel, "--platform", "linux-x86_64") == 0
+    record = (into / "platty-1.0.dist-info" / "RECORD").read_text().splitlines()
+    assert sorted(row.split(",")[0] for row in record) == [
+        "include/platty/platty.h",
+        "platty-1.0.dist-info/INSTALLER",
+        "platty-1.0.dist-info/METADATA",
+        "platty-1.0.dist-info/RECORD",
+        "platty-1.0.dist-info/WHEEL",
+        "platty/__init__.py",
+        "platty_plat/__init__.py",
+        "platty_pure.py",
+        "share/platty.txt",
+    ]
+    assert sorted(row.split(",")[0] for row in record) == [
+        path for path in _tree(into) if not path.startswith("bin/")
+    ]
+
+
+def test_platlib_extension_module_gets_its_dotted_framework(
+    make_wheel: Callable[..., Path], real_wheel: Callable[[str], Path], tmp_path: Path
+) -> None:
+    """An extension module from ``.data/platlib`` (a Root-Is-Purelib wheel) becomes
+    ``Frameworks/<dotted.module>.framework`` like any other."""
+    module = "tracker._x"
+    wheel = make_wheel(
+        "tracker-1.0-cp313-cp313-ios_13_0_arm64_iphoneos.whl",
+        {
+            "tracker/__init__.py": b"",
+            "tracker-1.0.data/platlib/tracker/_x.cpython-313-iphoneos.so": _speedups(
+                real_wheel, "ios-device", "iphoneos"
+            ),
+        },
+    )
+    app = tmp_path / "app"
+    assert _install_wheels(tmp_path, app, wheel, "--platform", "ios", "--python", "3.13") == 0
+    framework = f"Frameworks/{module}.framework"
+    fwork = "app_packages/tracker/_x.cpython-313-iphoneos.fwork"
+    assert [path for path in _tree(app) if not path.startswith("app_packages/tracker-")] == [
+        f"{framework}/Info.plist",
+        f"{framework}/{module}",
+        f"{framework}/{module}.origin",
+        "app_packages/tracker/__init__.py",
+        fwork,
+    ]
+    assert (app / fwork).read_text() == f"{framework}/{module}\n"
+    info = plistlib.loads((app / framework / "Info.plist").read_bytes())
+    assert info["CFBundleExecutable"] == module
+    assert info["CFBundleIdentifier"] == "org.example.app.tracker.-x"
+    record = (app / "app_packages/tracker-1.0.dist-info/RECORD").read_text()
+    assert "\ntracker/_x.cpython-313-iphoneos.so," in record
+
+
+def test_joined_simulator_binary_is_executable(
+    real_wheel: Callable[[str], Path], tmp_path: Path
+) -> None:
+    """The universal simulator binary joined at install time is as executable as the device
+    slice (and as what ``llvm-lipo -create`` writes)."""
+    keys = ("ios-device", "ios-simulator", "ios-simulator-x86_64")
+    wheels = [real_wheel(key) for key in keys]
+    platforms = ["--platform", "ios", "--platform", "ios-simulator"]
+    platforms += ["--platform", "ios-simulator-x86_64", "--python", "3.13"]
+    app = tmp_path / "app"
+    assert _install_wheels(tmp_path, app, *wheels, *platforms) == 0
+    module = "markupsafe._speedups"
+    xcframework = app / "Frameworks" / f"{module}.xcframework"
+    modes = {
+        slice_: stat.S_IMODE((xcframework / slice_ / f"{module}.framework" / module).stat().st_mode)
+        for slice_ in ("ios-arm64", "ios-arm64_x86_64-simulator")
+    }
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert modes["ios-arm64_x86_64-simulator"] == 0o777 & ~umask  # 755 under umask 022
+    assert modes["ios-arm64"] & 0o111 == 0o111

@@ -9,6 +9,7 @@ package does not ship.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,75 @@ pyodide.runPython({json.dumps(code)});
     assert out.strip().splitlines()[-1] == expected
     loaded = [line for line in out.splitlines() if line.startswith("Loaded ")]
     assert loaded and set(loaded[-1].removeprefix("Loaded ").split(", ")) == set(lock["packages"])
+
+
+def _install(tmp_path: Path, into: Path, platform: str, *wheels: Path) -> int:
+    """``omniwheel install`` of local wheels (no index) for ``platform``; the exit status."""
+    command = ["install", *map(str, wheels), "--platform", platform, "--no-index"]
+    return main([*command, "--cache-dir", str(tmp_path / "cache"), "--into", str(into)])
+
+
+def _files(directory: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted(directory.iterdir())}
+
+
+def test_another_abi_into_the_same_directory_is_refused(
+    make_wheel: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A lock lists one ABI's packages: adding another ABI's would load binaries that cannot
+    run. The directory is left as it was."""
+    into = tmp_path / "packages"
+    demo = make_wheel("demo-1.0-py3-none-any.whl")
+    assert _install(tmp_path, into, "pyodide-2026.0", demo) == 0
+    before = _files(into)
+    other = make_wheel("other-1.0-py3-none-any.whl", {"other/__init__.py": b""})
+    capsys.readouterr()
+    assert _install(tmp_path, into, "pyodide-2025.0", other) == 2
+    assert capsys.readouterr().err == (
+        f"omniwheel: error: {into} holds Pyodide packages for ABI 2026_0 (pyodide-lock.json); "
+        "install for ABI 2025_0 into another directory\n"
+    )
+    assert _files(into) == before
+
+
+def test_upgrade_removes_the_replaced_wheel(
+    make_wheel: Callable[..., Path], tmp_path: Path
+) -> None:
+    """The wheel of a package's earlier version goes with its lock entry; files the earlier
+    lock did not name stay."""
+    into = tmp_path / "packages"
+    old = make_wheel("demo-1.0-py3-none-any.whl")
+    assert _install(tmp_path, into, "pyodide-2025.0", old) == 0
+    (into / "mine-1.0-py3-none-any.whl").write_bytes(b"the user's own")
+    new = make_wheel("demo-2.0-py3-none-any.whl")
+    assert _install(tmp_path, into, "pyodide-2025.0", new) == 0
+    assert sorted(_files(into)) == [
+        "demo-2.0-py3-none-any.whl",
+        "mine-1.0-py3-none-any.whl",
+        "pyodide-lock.json",
+    ]
+    lock = json.loads((into / "pyodide-lock.json").read_text())
+    assert lock["packages"]["demo"]["file_name"] == "demo-2.0-py3-none-any.whl"
+
+
+def test_imports_include_data_purelib_and_platlib(
+    make_wheel: Callable[..., Path], tmp_path: Path
+) -> None:
+    """Without top_level.txt, imports are read from RECORD: modules installed from
+    ``.data/purelib`` and ``.data/platlib`` are top-level imports too, other ``.data``
+    files are not."""
+    wheel = make_wheel(
+        "platty-1.0-py3-none-any.whl",
+        {
+            "platty/__init__.py": b"",
+            "platty-1.0.data/purelib/platty_pure.py": b"",
+            "platty-1.0.data/platlib/platty_plat/__init__.py": b"",
+            "platty-1.0.data/data/share/platty_data.py": b"",
+            "platty-1.0.data/scripts/platty_tool.py": b"",
+        },
+        purelib=False,
+    )
+    into = tmp_path / "packages"
+    assert _install(tmp_path, into, "pyodide-2025.0", wheel) == 0
+    lock = json.loads((into / "pyodide-lock.json").read_text())
+    assert lock["packages"]["platty"]["imports"] == ["platty", "platty_plat", "platty_pure"]

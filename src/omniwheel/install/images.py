@@ -23,8 +23,10 @@ from typing import BinaryIO
 
 from omniwheel import __version__
 
-#: Bump when an image built from the same inputs would differ.
-_FORMAT = "2"  # 2: ios-app moves shipped .dylib files into frameworks
+#: Bump when an image built from the same inputs would differ. 2: ios-app moves shipped
+#: .dylib files into frameworks; 3: POSIX scripts start ``#!/usr/bin/env python3``, RECORD
+#: paths have no ``./``, Pyodide imports include ``.data/purelib`` and ``.data/platlib``.
+_FORMAT = "3"
 
 
 class LinkMode(StrEnum):
@@ -71,6 +73,11 @@ class ImageCache:
 Source = str | bytes
 
 
+class Executable(bytes):
+    """Bytes to place as an executable file (a universal binary joined at install time, which
+    must be as executable as the slices it joins)."""
+
+
 def image_files(image: Path) -> dict[str, str]:
     """Every file of an image (its path) by its path relative to the image (``/``-separated)."""
     files: dict[str, str] = {}
@@ -114,7 +121,7 @@ class Placer:
 
     def _place(self, source: Source, target: str) -> None:
         if isinstance(source, bytes):
-            with _create(target, 0o666) as handle:
+            with _create(target, 0o777 if isinstance(source, Executable) else 0o666) as handle:
                 handle.write(source)
             return
         if self.link:

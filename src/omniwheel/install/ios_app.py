@@ -38,7 +38,7 @@ from packaging.version import Version
 
 from omniwheel.datafiles import load_table
 from omniwheel.install.base import InstallError, InstallItem, InstallReport, LayoutOptions
-from omniwheel.install.images import Source, image_files
+from omniwheel.install.images import Executable, Source, image_files
 from omniwheel.install.site_packages import (
     SitePackagesLayout,
     image_cache,
@@ -330,7 +330,7 @@ def _xcframework(
             if len(paths) == 1:
                 files[target] = paths[0]
             elif inner == module:
-                files[target] = join_macho([Path(path).read_bytes() for path in paths])
+                files[target] = Executable(join_macho([Path(path).read_bytes() for path in paths]))
             elif inner == "Info.plist":
                 files[target] = _newest_minimum([Path(path).read_bytes() for path in paths])
             else:

@@ -10,10 +10,11 @@ is copied (or hard-linked) here.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from omniwheel.errors import UsageError
 from omniwheel.files import write_atomic
 from omniwheel.install.base import InstallItem, InstallReport, Layout, LayoutOptions
 from omniwheel.install.images import ImageCache, Placer, image_key
@@ -36,14 +37,27 @@ def import_names(wheel: Wheel) -> list[str]:
     else:
         names = set()
         for entry in wheel.record:
-            first, _, rest = entry.path.partition("/")
-            if first in (wheel.dist_info, wheel.data_dir) or first == "__pycache__":
+            path = _site_path(wheel, entry.path)
+            if path is None:
+                continue
+            first, _, rest = path.partition("/")
+            if first == wheel.dist_info or first == "__pycache__":
                 continue
             if rest:
                 names.add(first)
             elif first.endswith((".py", ".so", ".pyd")):
                 names.add(first.split(".", 1)[0])
     return sorted(name for name in names if name.isidentifier())
+
+
+def _site_path(wheel: Wheel, member: str) -> str | None:
+    """Where ``member`` lands relative to site-packages: ``.data/purelib`` and
+    ``.data/platlib`` files beside the others (``None``: scripts, headers, data)."""
+    data = f"{wheel.data_dir}/"
+    if not member.startswith(data):
+        return member
+    scheme, _, rest = member.removeprefix(data).partition("/")
+    return rest if scheme in ("purelib", "platlib") else None
 
 
 def _entry(item: InstallItem, cache: ImageCache) -> dict[str, Any]:
@@ -85,6 +99,27 @@ def lock_info(platform: Platform, pyodide_version: str | None) -> dict[str, str]
     return info
 
 
+def _check_abi(into: Path, earlier: Mapping[str, str], info: Mapping[str, str]) -> None:
+    """Refuse to add packages for another ABI to a lock: Pyodide would load the earlier
+    ABI's binaries as well, and they cannot run there."""
+    before, wanted = earlier.get("abi_version"), info["abi_version"]
+    if before is not None and before != wanted:
+        raise UsageError(
+            f"{into} holds Pyodide packages for ABI {before or 'none'} ({LOCK_FILE}); "
+            f"install for ABI {wanted or 'none'} into another directory"
+        )
+
+
+def _remove_replaced(into: Path, earlier: Mapping[str, Any], now: Mapping[str, Any]) -> None:
+    """Delete the wheels in ``into`` the earlier lock named and the new one does not (an
+    upgraded package's old version)."""
+    kept = {entry["file_name"] for entry in now.values()}
+    for entry in earlier.values():
+        path = into / entry["file_name"]
+        if entry["file_name"] not in kept and path.parent == into and path.suffix == ".whl":
+            path.unlink(missing_ok=True)
+
+
 class PyodideLayout(Layout):
     """Wheels plus a ``pyodide-lock.json`` listing each with its imports and dependencies."""
 
@@ -94,11 +129,15 @@ class PyodideLayout(Layout):
     def install(
         self, items: Sequence[InstallItem], platform: Platform, into: Path, options: LayoutOptions
     ) -> InstallReport:
-        into.mkdir(parents=True, exist_ok=True)
         lock_path = into / LOCK_FILE
-        packages: dict[str, Any] = {}
+        info = lock_info(platform, options.pyodide_version)
+        earlier: dict[str, Any] = {}
         if lock_path.is_file():  # keep what an earlier install into this directory added
-            packages = json.loads(lock_path.read_text(encoding="utf-8")).get("packages", {})
+            lock = json.loads(lock_path.read_text(encoding="utf-8"))
+            _check_abi(into, lock.get("info", {}), info)
+            earlier = lock.get("packages", {})
+        packages = dict(earlier)
+        into.mkdir(parents=True, exist_ok=True)
         placer = Placer(into, options.link_mode)
         with image_cache(options) as cache:
             for item in items:
@@ -106,11 +145,9 @@ class PyodideLayout(Layout):
                 if item.path.resolve() != target.resolve():
                     placer.place({item.wheel.filename: str(item.path)})
                 packages[item.wheel.name] = _entry(item, cache)
-        document = {
-            "info": lock_info(platform, options.pyodide_version),
-            "packages": dict(sorted(packages.items())),
-        }
+        document = {"info": info, "packages": dict(sorted(packages.items()))}
         write_atomic(lock_path, (json.dumps(document, indent=2) + "\n").encode())
+        _remove_replaced(into, earlier, packages)
         report = InstallReport(self.name, into, platform, list(items))
         report.created.append(LOCK_FILE)
         return report

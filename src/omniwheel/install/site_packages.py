@@ -2,18 +2,25 @@
 
 installer applies the wheel spec's rules (RECORD written afresh, ``.data``
 directories spread into the scheme, console scripts generated). Nothing is
-byte-compiled: the host's bytecode is not the target's.
+byte-compiled: the host's bytecode is not the target's. Scripts look the target's
+Python up on ``PATH`` (where it is installed there is unknown here): POSIX scripts
+start ``#!/usr/bin/env python3``; Windows launchers run ``python.exe`` (gui scripts
+``pythonw.exe``), a name ending in ``.exe`` as the launcher needs, which Windows
+looks up beside the launcher, then on ``PATH``.
 """
 
 from __future__ import annotations
 
+import glob
+import io
 import posixpath
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,8 +31,10 @@ from omniwheel.install.images import ImageCache, Placer, Source, image_files, im
 from omniwheel.platforms import Platform
 from omniwheel.wheel import Record
 
-if TYPE_CHECKING:  # a typing-only alias in installer
-    from installer.scripts import LauncherKind
+if TYPE_CHECKING:  # installer is imported where a wheel is unpacked
+    from installer.destinations import SchemeDictionaryDestination
+    from installer.records import RecordEntry
+    from installer.scripts import LauncherKind, ScriptSection
 
 _INSTALLER = b"omniwheel\n"
 _WORKERS = 8
@@ -40,6 +49,11 @@ def _script_kind(platform: Platform) -> LauncherKind:
     if platform.family.name == "windows":
         return _WINDOWS_LAUNCHERS.get(platform.arch, "win-amd64")
     return "posix"
+
+
+def _interpreter(platform: Platform) -> str:
+    """The command scripts start the target's Python with (see the module's docstring)."""
+    return "python.exe" if platform.family.name == "windows" else "/usr/bin/env python3"
 
 
 def installed_files(target: Path, name: str) -> dict[Path, list[str]]:
@@ -60,14 +74,38 @@ def installed_files(target: Path, name: str) -> dict[Path, list[str]]:
 
 
 def remove_installed(target: Path, name: str) -> None:
-    """Uninstall an earlier install of project ``name`` from ``target`` by its RECORD."""
+    """Uninstall an earlier install of project ``name`` from ``target`` by its RECORD, with
+    the bytecode of its removed ``.py`` files (the target's Python may have run them) and
+    the directories that leaves empty: an emptied package would still import, as a
+    namespace package."""
     root = target.resolve()
+    parents: set[Path] = set()
     for dist_info, rows in installed_files(target, name).items():
         for row in rows:
             path = (target / row).resolve()
-            if path.is_relative_to(root) and path.is_file():
+            if not path.is_relative_to(root):
+                continue
+            if path.is_file():
                 path.unlink()
+            if path.suffix == ".py":
+                cached = path.parent / "__pycache__"
+                for compiled in cached.glob(f"{glob.escape(path.stem)}.*.pyc"):
+                    compiled.unlink()
+                parents.add(cached)
+            parents.add(path.parent)
         shutil.rmtree(dist_info, ignore_errors=True)
+    _remove_empty(parents, root)
+
+
+def _remove_empty(directories: Iterable[Path], root: Path) -> None:
+    """Remove each directory and its parents below ``root`` while they are empty."""
+    for directory in sorted(directories, key=lambda path: len(path.parts), reverse=True):
+        while directory != root and directory.is_relative_to(root):
+            try:
+                directory.rmdir()
+            except OSError:  # holds something (the user's own files, another project's)
+                break  # or is gone already
+            directory = directory.parent
 
 
 def _scheme(target: Path, name: str) -> dict[str, str]:
@@ -101,19 +139,57 @@ def _make_parents(names: list[str], data_dir: str, scheme: dict[str, str]) -> No
         Path(parent).mkdir(parents=True, exist_ok=True)
 
 
+@cache
+def _destination() -> type[SchemeDictionaryDestination]:
+    """installer's destination, writing scripts that start the target's Python and RECORD
+    paths as pip does (made on first use: installs from cached images never unpack a
+    wheel, and importing installer is slow)."""
+    from installer.destinations import SchemeDictionaryDestination
+    from installer.scripts import Script
+    from installer.utils import Scheme
+
+    class TargetDestination(SchemeDictionaryDestination):
+        def write_script(
+            self, name: str, module: str, attr: str, section: ScriptSection
+        ) -> RecordEntry:
+            """installer's script, its POSIX shebang ``#!`` + the interpreter command as
+            given: installer takes ``/usr/bin/env python3`` for a path with a space, and its
+            ``/bin/sh`` wrapper runs that as one (missing) program."""
+            if self.script_kind != "posix":
+                return super().write_script(name, module, attr, section)
+            # ``#!python`` is the wheel spec's placeholder, which write_file replaces.
+            _, script = Script(name, module, attr, section).generate("python", "posix")
+            with io.BytesIO(script) as stream:
+                return self.write_file(Scheme("scripts"), name, stream, is_executable=True)
+
+        def finalize_installation(
+            self,
+            scheme: Scheme,
+            record_file_path: str,
+            records: Iterable[tuple[Scheme, RecordEntry]],
+        ) -> None:
+            """RECORD paths without installer's ``./`` for files of other schemes in the
+            same directory (``.data/platlib`` when purelib is the root: ``_scheme``)."""
+            root = self.scheme_dict[scheme]
+            same = {key for key, directory in self.scheme_dict.items() if directory == root}
+            rows = ((scheme if key in same else key, entry) for key, entry in records)
+            super().finalize_installation(scheme, record_file_path, rows)
+
+    return TargetDestination
+
+
 def install_wheel(item: InstallItem, platform: Platform, target: Path) -> None:
     """Unpack one wheel into ``target`` (purelib and platlib alike), replacing an earlier one."""
     # Imported here: installs from cached images never unpack a wheel.
     from installer import install
-    from installer.destinations import SchemeDictionaryDestination
     from installer.sources import WheelFile
 
     target.mkdir(parents=True, exist_ok=True)
     remove_installed(target, item.wheel.name)
     scheme = _scheme(target, item.wheel.name)
-    destination = SchemeDictionaryDestination(
+    destination = _destination()(
         scheme,
-        interpreter="/usr/bin/env python3",
+        interpreter=_interpreter(platform),
         script_kind=_script_kind(platform),
         bytecode_optimization_levels=(),
     )
