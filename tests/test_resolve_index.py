@@ -3,12 +3,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import tarfile
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 from packaging.specifiers import SpecifierSet
@@ -28,6 +33,7 @@ from omniwheel.resolve import (
 from omniwheel.resolve.candidates import ProjectFiles
 from omniwheel.resolve.http import FetchError, HttpClient
 from omniwheel.resolve.metadata import MetadataFetcher
+from omniwheel.resolve.simple import JSON_V1, IndexFormatError
 from omniwheel.resolve.sources import Sources
 from omniwheel.wheel import Wheel
 
@@ -436,3 +442,109 @@ def test_pip_constraint_setting_applies_as_pip_applies_it(
         case = (install_value, variable)
         assert (pip.returncode == 0) is resolvable, (case, pip.stderr[-500:])
         assert (ours == 0) is resolvable, case
+
+
+@contextmanager
+def _pages(pages: Mapping[str, tuple[str, bytes]]) -> Iterator[str]:
+    """Serve fixed ``{path: (Content-Type, body)}`` pages on 127.0.0.1, each header as
+    given (localindex's server sets its own); yields the index URL (``/simple/``)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            if self.path not in pages:
+                self.send_error(404)
+                return
+            content_type, body = pages[self.path]
+            self.send_response(200)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    serve = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
+    serve.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/simple/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _json_page(files: list[Any], api_version: str = "1.0") -> tuple[str, bytes]:
+    document = {"meta": {"api-version": api_version}, "name": "foo", "files": files}
+    return JSON_V1, json.dumps(document).encode()
+
+
+def _html_page(head: str, body: str, charset: str = "utf-8") -> tuple[str, bytes]:
+    page = f"<!DOCTYPE html><html><head>{head}</head><body>{body}</body></html>"
+    return f"text/html; charset={charset}", page.encode(charset)
+
+
+_ANCHOR = f'<a href="/f/foo-1.0-py3-none-any.whl#sha256={"0" * 64}">foo-1.0-py3-none-any.whl</a>'
+_ENTRY = {"filename": "foo-1.0-py3-none-any.whl", "url": "/f/foo-1.0-py3-none-any.whl"}
+
+
+def _files(page: tuple[str, bytes], tmp_path: Path) -> list[str]:
+    """The filenames Sources reads from ``page`` served as project foo's."""
+    with _pages({"/simple/foo/": page}) as url, HttpClient(tmp_path / "cache") as http:
+        return [file.filename for file in Sources(IndexConfig((url,)), http).files("foo")]
+
+
+@pytest.mark.parametrize("form", ["json", "html"])
+def test_api_version_above_major_1_is_refused(tmp_path: Path, form: str) -> None:
+    """PEP 629/691: a page declaring API major version 2 changed incompatibly and MUST be
+    refused; a higher minor version is compatible."""
+
+    def page(version: str) -> tuple[str, bytes]:
+        if form == "json":
+            return _json_page([_ENTRY], version)
+        meta = f'<meta name="pypi:repository-version" content="{version}">'
+        return _html_page(meta, _ANCHOR)
+
+    assert _files(page("1.4"), tmp_path) == ["foo-1.0-py3-none-any.whl"]
+    with pytest.raises(
+        IndexFormatError,
+        match=r"^http://127\.0\.0\.1:\d+/simple/foo/: the page declares simple API version 2\.0; "
+        r"omniwheel reads version 1\.x only \(PEP 629\), so it cannot use this index$",
+    ):
+        _files(page("2.0"), tmp_path)
+
+
+def test_html_page_is_decoded_in_its_declared_charset(tmp_path: Path) -> None:
+    """pip decodes an HTML page in the Content-Type's charset (UTF-8 when none is named):
+    a Latin-1 page is read, its non-ASCII text intact; an unknown charset is an error."""
+    anchor = _ANCHOR.replace("<a ", '<a data-yanked="caf\xe9 broke it" ')
+    latin = _html_page("<!-- caf\xe9 -->", anchor, "ISO-8859-1")
+    with _pages({"/simple/foo/": latin}) as url, HttpClient(tmp_path / "cache") as http:
+        [file] = Sources(IndexConfig((url,)), http).files("foo")
+    assert (file.filename, file.yanked) == ("foo-1.0-py3-none-any.whl", "caf\xe9 broke it")
+    with pytest.raises(IndexFormatError, match=r"/simple/foo/: the page's charset 'x-nonsense'"):
+        _files(("text/html; charset=x-nonsense", b"<a href='x'>x</a>"), tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("filename", 5, 'files[0] "filename" is 5, not a string'),
+        ("url", None, 'files[0] "url" is missing, not a string'),
+        ("hashes", {"sha256": 5}, 'files[0] "hashes" gives sha256 as 5, not a hex string'),
+        ("hashes", ["sha256"], "files[0] \"hashes\" is ['sha256'], not an object"),
+        ("requires-python", 3, 'files[0] "requires-python" is 3, not a string'),
+        ("yanked", 1, 'files[0] "yanked" is 1, not a boolean or a string'),
+        ("core-metadata", "yes", "files[0] \"core-metadata\" is 'yes', not an object or a boolean"),
+        ("size", True, 'files[0] "size" is True, not an integer'),
+    ],
+)
+def test_json_fields_of_the_wrong_type_are_refused(
+    tmp_path: Path, field: str, value: object, message: str
+) -> None:
+    """A PEP 691 page whose file entry has a field of the wrong JSON type is an error naming
+    the page, the entry and the field (not a traceback when the value is used)."""
+    entry = {**_ENTRY, field: value}
+    with pytest.raises(IndexFormatError) as caught:
+        _files(_json_page([entry]), tmp_path)
+    assert str(caught.value).endswith(f"/simple/foo/: not a valid PEP 691 project page ({message})")

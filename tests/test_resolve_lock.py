@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ import localindex
 from omniwheel.cli.main import main
 from omniwheel.errors import UsageError
 from omniwheel.platforms import compatible_tags, marker_environment, parse_platform
-from omniwheel.resolve import platform_marker, read_lock, write_lock
+from omniwheel.resolve import platform_marker, read_lock, select_wheels, write_lock
 from omniwheel.resolve.lock import LockError
 
 pytestmark = pytest.mark.network
@@ -153,3 +154,73 @@ def test_write_lock_refuses_an_invalid_lock_and_keeps_the_file(
     assert path.read_bytes() == before
     write_lock(lock, path)
     assert path.read_bytes() == before  # a valid lock is written back byte for byte
+
+
+def test_lock_output_path_errors_are_one_line(
+    make_wheel: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``-o`` in a directory that does not exist, or naming a directory, is an error that
+    names the path and says what is wrong, not a traceback."""
+    wheel = make_wheel("demo-1.0-py3-none-any.whl")
+    lock_path = tmp_path / "pylock.toml"
+    arguments = ["lock", "demo", "--no-index", "--find-links", str(wheel.parent)]
+    arguments += ["--platform", "ios", "--cache-dir", str(tmp_path / "cache")]
+    assert main([*arguments, "-o", str(lock_path)]) == 0
+    lock = read_lock(lock_path)
+    missing = tmp_path / "missing" / "pylock.toml"
+    expected = {
+        missing: f"cannot write the lock to {missing}: {missing.parent} is not an existing "
+        "directory",
+        tmp_path: f"cannot write the lock to {tmp_path}: it is a directory; give a file path "
+        f"such as {tmp_path / 'pylock.toml'}",
+    }
+    for output, message in expected.items():
+        with pytest.raises(UsageError) as caught:
+            write_lock(lock, output)
+        assert str(caught.value) == message
+        capsys.readouterr()
+        assert main([*arguments, "-o", str(output)]) == UsageError.exit_code
+        assert capsys.readouterr().err.strip() == f"omniwheel: error: {message}"
+    assert not missing.parent.exists()
+
+
+#: One wheel entry of a hand-written lock (the hash is never checked: nothing installs).
+_WHEEL = (
+    'wheels = [{name = "six-1.16.0-py2.py3-none-any.whl", '
+    'url = "https://example.invalid/six-1.16.0-py2.py3-none-any.whl", '
+    f'hashes = {{sha256 = "{"0" * 64}"}}}}]\n'
+)
+_HEADER = 'lock-version = "1.0"\ncreated-by = "hand"\n'
+
+
+def test_read_and_select_refuse_what_omniwheel_cannot_use(tmp_path: Path) -> None:
+    """A binary file, a marker that cannot be evaluated, an sdist where a wheel is needed:
+    each a one-line error naming what is wrong, in words rather than class names."""
+    path = tmp_path / "pylock.toml"
+    path.write_bytes(b"\xff\xfe\x00\x01 not text")
+    with pytest.raises(UsageError) as caught:
+        read_lock(path)
+    assert str(caught.value) == (
+        f"{path} is not a TOML lock: byte 0 is not UTF-8 (invalid start byte)"
+    )
+    ios = parse_platform("ios", python="3.13")
+    path.write_text(
+        f'{_HEADER}[[packages]]\nname = "six"\nversion = "1.16.0"\n'
+        f"marker = \"os_name === 'x'\"\n{_WHEEL}"
+    )
+    with pytest.raises(LockError) as caught:
+        select_wheels(read_lock(path), ios)
+    assert str(caught.value).startswith(
+        'the lock\'s marker os_name === "x" (of six) cannot be evaluated for ios ('
+    )
+    assert str(caught.value).endswith("); ~= and === compare versions only")
+    path.write_text(
+        f'{_HEADER}[[packages]]\nname = "six"\nversion = "1.16.0"\n'
+        'sdist = {name = "six-1.16.0.tar.gz", url = "https://example.invalid/six-1.16.0.tar.gz", '
+        f'hashes = {{sha256 = "{"0" * 64}"}}}}\n'
+    )
+    with pytest.raises(LockError) as caught:
+        select_wheels(read_lock(path), ios)
+    assert str(caught.value) == (
+        "the lock names an sdist for six and no wheel for ios; omniwheel installs wheels only"
+    )

@@ -7,11 +7,12 @@ from typing import NamedTuple
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag
-from packaging.utils import InvalidSdistFilename, parse_sdist_filename
+from packaging.utils import InvalidSdistFilename, NormalizedName, parse_sdist_filename
 from packaging.version import Version
 
 from omniwheel.platforms import Platform, marker_environment, tag_priorities
 from omniwheel.resolve.simple import IndexFile
+from omniwheel.resolve.sources import project_of
 from omniwheel.wheel import WheelError, WheelFilename
 
 
@@ -30,10 +31,24 @@ class WheelChoice(NamedTuple):
 
 
 class ProjectFiles:
-    """A project's files as seen from one target: wheels it accepts, grouped by version."""
+    """A project's files as seen from one target: wheels it accepts, grouped by version.
 
-    def __init__(self, files: tuple[IndexFile, ...], platform: Platform) -> None:
-        self.files = files
+    Given ``name``, files whose filename names another project are left out, as pip
+    leaves them: a page for ``wn`` listing ``wn_extra-2.0-py3-none-any.whl`` does not
+    make that wheel ``wn`` 2.0.
+    """
+
+    def __init__(
+        self,
+        files: tuple[IndexFile, ...],
+        platform: Platform,
+        name: NormalizedName | None = None,
+    ) -> None:
+        self.files = (
+            files
+            if name is None
+            else tuple(file for file in files if project_of(file.filename) == name)
+        )
         self.platform = platform
 
     @cached_property

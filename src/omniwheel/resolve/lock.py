@@ -14,9 +14,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from packaging.markers import Marker
+from packaging.markers import Marker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.pylock import (
     Package,
+    PackageArchive,
+    PackageDirectory,
+    PackageSdist,
+    PackageVcs,
     PackageWheel,
     Pylock,
     PylockSelectError,
@@ -167,23 +171,50 @@ def _check_distinguishable(
             )
 
 
+#: How a message names each source ``Pylock.select`` may give instead of a wheel.
+_SOURCE_KINDS = {
+    PackageSdist: "an sdist",
+    PackageArchive: "an archive",
+    PackageDirectory: "a local directory",
+    PackageVcs: "a VCS checkout",
+}
+
+
 def select_wheels(lock: Pylock, platform: Platform) -> list[tuple[Package, PackageWheel]]:
     """What ``Pylock.select`` installs on ``platform`` (wheels only: we never build)."""
+    environment = dict(marker_environment(platform))
     selected: list[tuple[Package, PackageWheel]] = []
     try:
         for package, source in lock.select(
-            environment=dict(marker_environment(platform)),  # type: ignore[arg-type]
+            environment=environment,  # type: ignore[arg-type]
             tags=compatible_tags(platform),
         ):
             if not isinstance(source, PackageWheel):
                 raise LockError(
-                    f"the lock gives {package.name} as a {type(source).__name__}, not a wheel; "
-                    "omniwheel installs only wheels"
+                    f"the lock names {_SOURCE_KINDS[type(source)]} for {package.name} and no "
+                    f"wheel for {platform}; omniwheel installs wheels only"
                 )
             selected.append((package, source))
     except PylockSelectError as exc:
         raise LockError(f"the lock has nothing for {platform}: {exc}") from exc
+    except (UndefinedComparison, UndefinedEnvironmentName) as exc:
+        raise LockError(
+            f"the lock's marker {_unevaluable_marker(lock, environment)} cannot be evaluated "
+            f"for {platform} ({exc}); ~= and === compare versions only"
+        ) from exc
     return selected
+
+
+def _unevaluable_marker(lock: Pylock, environment: Mapping[str, str]) -> str:
+    """Which marker ``select`` could not evaluate (it does not say), named by its package."""
+    for package in lock.packages:
+        if package.marker is None:
+            continue
+        try:
+            package.marker.evaluate(environment, context="lock_file")
+        except (UndefinedComparison, UndefinedEnvironmentName):
+            return f"{package.marker} (of {package.name})"
+    return "in environments"
 
 
 def locked_wheels(lock: Pylock, platform: Platform, lock_dir: Path) -> list[LockedWheel]:
@@ -223,6 +254,10 @@ def read_lock(path: Path) -> Pylock:
             document = tomllib.load(stream)
     except OSError as exc:
         raise UsageError(f"cannot read lock file {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"{path} is not a TOML lock: byte {exc.start} is not UTF-8 ({exc.reason})"
+        ) from exc
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path} is not valid TOML: {exc}") from exc
     try:
@@ -231,16 +266,34 @@ def read_lock(path: Path) -> Pylock:
         raise UsageError(f"{path} is not a valid PEP 751 lock: {exc}") from exc
 
 
+def check_lock_path(path: Path) -> None:
+    """Refuse an output path no lock can be written to: before resolving (a typo then
+    costs no resolution) and again in ``write_lock``."""
+    if path.is_dir():
+        raise UsageError(
+            f"cannot write the lock to {path}: it is a directory; give a file path such as "
+            f"{path / 'pylock.toml'}"
+        )
+    if not path.parent.is_dir():
+        raise UsageError(
+            f"cannot write the lock to {path}: {path.parent} is not an existing directory"
+        )
+
+
 def write_lock(lock: Pylock, path: Path) -> None:
     """Write atomically, only a lock ``packaging.pylock`` accepts; the text is stable
     (sorted packages, fixed key order)."""
+    check_lock_path(path)
     document = lock.to_dict()
     try:
         Pylock.from_dict(document)
     except PylockValidationError as exc:
         raise LockError(f"refusing to write {path}: not a valid PEP 751 lock ({exc})") from exc
-    with atomic_output(path) as stream:
-        stream.write(dumps_toml(document).encode())
+    try:
+        with atomic_output(path) as stream:
+            stream.write(dumps_toml(document).encode())
+    except OSError as exc:
+        raise LockError(f"cannot write the lock to {path}: {exc.strerror}") from exc
 
 
 def _value(value: Any) -> str:

@@ -1,10 +1,11 @@
 """Resolve requirements for a target platform with resolvelib (the engine inside pip).
 
 Markers are evaluated in the target's environment, wheels are ranked by the
-target's tag priority, Requires-Python is checked against the target's Python,
-yanked files are skipped unless pinned (PEP 592). Sdists are never built: a
-project version with no wheel for the target is not a candidate, and when
-nothing is left the error says which platforms that version does have wheels for.
+target's tag priority, Requires-Python (the index's, then the wheel's METADATA's)
+is checked against the target's Python, yanked files are skipped unless pinned
+(PEP 592). Sdists are never built: a project version with no wheel for the target
+is not a candidate, and when nothing is left the error says which platforms that
+version does have wheels for.
 """
 
 from __future__ import annotations
@@ -16,24 +17,35 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from packaging.markers import Marker
-from packaging.metadata import Metadata
+from packaging.markers import Marker, UndefinedComparison, UndefinedEnvironmentName
+from packaging.metadata import InvalidMetadata, Metadata
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 from resolvelib import AbstractProvider, BaseReporter, ResolutionImpossible, ResolutionTooDeep
 from resolvelib import Resolver as _Resolver
 from resolvelib.structs import RequirementInformation
 
 from omniwheel.errors import OmniwheelError, UsageError
-from omniwheel.platforms import Platform, compatible_tags, evaluate_marker
+from omniwheel.platforms import Platform, compatible_tags, evaluate_marker, marker_environment
 from omniwheel.resolve.candidates import ProjectFiles, WheelChoice
+from omniwheel.resolve.config import IndexStrategy
 from omniwheel.resolve.metadata import MetadataFetcher
 from omniwheel.resolve.simple import IndexFile
 from omniwheel.resolve.sources import Sources
 
 _MAX_ROUNDS = 20_000
+#: The identifier a candidate depends on when its METADATA's Requires-Python excludes
+#: the target (pip's virtual Python requirement): nothing provides it, so resolvelib
+#: rejects that candidate and tries the next version. No project can have this name.
+_PYTHON = NormalizedName("<python>")
+#: What a METADATA field must be, for the message when a wheel's is not.
+_FIELD_FORMATS = {
+    "name": "a PEP 508 project name",
+    "version": "a PEP 440 version",
+    "requires-dist": "a PEP 508 requirement",
+}
 
 
 class ResolutionError(OmniwheelError):
@@ -62,15 +74,36 @@ class Need(NamedTuple):
     @property
     def pins(self) -> set[Version]:
         """The exact versions this requirement names (a yanked file may serve a pin)."""
-        return {
-            Version(spec.version)
-            for spec in self.specifier
-            if spec.operator in ("==", "===") and "*" not in spec.version
-        }
+        return _pinned(self.specifier)
 
     def describe(self) -> str:
         origin = f"required by {self.parent}" if self.parent else "requested"
         return f"{self.text} ({origin})"
+
+
+def _pinned(specifier: SpecifierSet) -> set[Version]:
+    """The versions ``==`` or ``===`` pins name; ``===1.0-custom`` (arbitrary equality with
+    no PEP 440 version) pins none, as no index version can equal it."""
+    pins = set()
+    for spec in specifier:
+        if spec.operator in ("==", "===") and "*" not in spec.version:
+            try:
+                pins.add(Version(spec.version))
+            except InvalidVersion:
+                continue
+    return pins
+
+
+def _marker_holds(marker: Marker, platform: Platform, extras: Iterable[str], source: str) -> bool:
+    """Whether ``marker`` holds on the target for any of ``extras``; one that cannot be
+    evaluated (``os_name === "x"``: PEP 508 defines no such comparison) is an error
+    naming ``source``."""
+    try:
+        return any(evaluate_marker(marker, platform, extra) for extra in extras)
+    except (UndefinedComparison, UndefinedEnvironmentName) as exc:
+        raise ResolutionError(
+            f"{source}: its marker cannot be evaluated ({exc}); ~= and === compare versions only"
+        ) from None
 
 
 class Candidate(NamedTuple):
@@ -150,6 +183,7 @@ class _Provider(AbstractProvider[Need, Candidate, str]):
         self.metadata = metadata
         self.constraints = constraints
         self._pool = pool
+        self._python_full_version = marker_environment(platform)["python_full_version"]
         self._projects: dict[str, Future[ProjectFiles]] = {}
         self._metadata: dict[str, Future[Metadata]] = {}
 
@@ -162,7 +196,7 @@ class _Provider(AbstractProvider[Need, Candidate, str]):
         future = self._projects.get(name)
         if future is None:
             future = self._pool.submit(
-                lambda: ProjectFiles(tuple(self.sources.files(name)), self.platform)
+                lambda: ProjectFiles(tuple(self.sources.files(name)), self.platform, name)
             )
             self._projects[name] = future
         return future
@@ -200,6 +234,8 @@ class _Provider(AbstractProvider[Need, Candidate, str]):
         requirements: Mapping[str, Iterator[Need]],
         incompatibilities: Mapping[str, Iterator[Candidate]],
     ) -> list[Candidate]:
+        if identifier == _PYTHON:
+            return []  # asked for only when Requires-Python excludes the target
         needs = list(requirements[identifier])
         name, extras = needs[0].name, needs[0].extras
         specifier = functools.reduce(
@@ -207,7 +243,7 @@ class _Provider(AbstractProvider[Need, Candidate, str]):
             [need.specifier for need in needs],
             self.constraints.get(name, SpecifierSet()),
         )
-        pinned = set().union(*(need.pins for need in needs))
+        pinned = _pinned(specifier)  # a constraint's pin counts too, as in pip
         excluded = {candidate.version for candidate in incompatibilities[identifier]}
         project = self.project(name)
         versions = sorted(specifier.filter(project.choices), reverse=True)
@@ -232,12 +268,32 @@ class _Provider(AbstractProvider[Need, Candidate, str]):
 
     def get_dependencies(self, candidate: Candidate) -> list[Need]:
         metadata = self._prefetch_metadata(candidate.file).result()
-        if canonicalize_name(metadata.name) != candidate.name:
+        filename = candidate.file.filename
+        try:
+            named = (canonicalize_name(metadata.name), metadata.version)
+            requirements = metadata.requires_dist or []
+        except InvalidMetadata as exc:
             raise ResolutionError(
-                f"{candidate.file.filename}: its METADATA names {metadata.name}, not "
-                f"{candidate.name}; the index serves a mislabelled file"
+                f"{filename}: its METADATA is invalid: {exc} (must be {_FIELD_FORMATS[exc.field]})"
+            ) from None
+        if named != (candidate.name, candidate.version):
+            raise ResolutionError(
+                f"{filename}: its METADATA says {metadata.name} {metadata.version}, not "
+                f"{candidate.name} {candidate.version} as its filename does; the file is "
+                "mislabelled"
             )
         parent = f"{candidate.name} {candidate.version}"
+        requires_python = _requires_python(metadata)
+        if not requires_python.contains(self._python_full_version, prereleases=True):
+            return [
+                Need(
+                    _PYTHON,
+                    frozenset(),
+                    requires_python,
+                    f"Requires-Python {requires_python}",
+                    parent,
+                )
+            ]
         needs: list[Need] = []
         if candidate.extras:
             needs.append(
@@ -250,10 +306,10 @@ class _Provider(AbstractProvider[Need, Candidate, str]):
                 )
             )
         extras = candidate.extras or frozenset({""})
-        for requirement in metadata.requires_dist or []:
+        for requirement in requirements:
             marker = requirement.marker
-            if marker is not None and not any(
-                evaluate_marker(marker, self.platform, extra) for extra in extras
+            if marker is not None and not _marker_holds(
+                marker, self.platform, extras, f"{filename}: Requires-Dist {str(requirement)!r}"
             ):
                 continue
             need = need_from(requirement, parent)
@@ -262,19 +318,68 @@ class _Provider(AbstractProvider[Need, Candidate, str]):
         return needs
 
 
+def _requires_python(metadata: Metadata) -> SpecifierSet:
+    """METADATA's Requires-Python; pip ignores (with a warning) one it cannot parse."""
+    try:
+        return metadata.requires_python or SpecifierSet()
+    except InvalidMetadata:
+        return SpecifierSet()
+
+
 def _explain(provider: _Provider, causes: Iterable[RequirementInformation[Need, Candidate]]) -> str:
-    """One line on why nothing fits: conflicting requirements, or no wheel for the target."""
-    infos = list(causes)
+    """One line on why nothing fits: conflicting requirements, no wheel for the target,
+    or versions whose METADATA's Requires-Python excludes the target's Python."""
     by_name: dict[NormalizedName, list[Need]] = {}
-    for info in infos:
-        by_name.setdefault(info.requirement.name, []).append(info.requirement)
     lines = []
+    for info in causes:
+        need = info.requirement
+        if need.name == _PYTHON:
+            lines.append(
+                f"{need.parent}: Requires-Python {need.specifier} (from its metadata) excludes "
+                f"CPython {provider.platform.python}"
+            )
+        else:
+            by_name.setdefault(need.name, []).append(need)
     for name, needs in by_name.items():
-        lines.append(_explain_project(provider, name, needs))
-    return "; ".join(lines)
+        listing = _listing_indexes(provider, name)
+        lines.append(
+            _explain_project(provider, name, needs, listing)
+            + _first_index_note(provider.sources, name, listing)
+        )
+    return "; ".join(dict.fromkeys(lines))
 
 
-def _explain_project(provider: _Provider, name: NormalizedName, needs: list[Need]) -> str:
+def _listing_indexes(provider: _Provider, name: NormalizedName) -> list[str]:
+    """The indexes with a page for ``name`` (files or none) when a message needs them: the
+    project has no files, or first-index read one of several indexes. ``Sources`` keeps
+    only the files, so the pages are asked for again (revalidated through the HTTP cache)."""
+    sources = provider.sources
+    several = (
+        sources.config.strategy is IndexStrategy.FIRST_INDEX and len(sources.config.index_urls) > 1
+    )
+    if provider.project(name).files and not several:
+        return []
+    return [
+        index
+        for index in sources.config.index_urls
+        if sources._project_page(index, name) is not None
+    ]
+
+
+def _first_index_note(sources: Sources, name: NormalizedName, listing: list[str]) -> str:
+    """Under first-index, that later indexes listing ``name`` went unread: their files
+    might have fitted."""
+    if sources.config.strategy is not IndexStrategy.FIRST_INDEX or len(listing) < 2:
+        return ""
+    return (
+        f"; the first-index strategy stops at {listing[0]} and ignores {name} on "
+        f"{', '.join(listing[1:])} (--index-strategy unsafe-best-match pools every index)"
+    )
+
+
+def _explain_project(
+    provider: _Provider, name: NormalizedName, needs: list[Need], listing: list[str]
+) -> str:
     platform = provider.platform
     project = provider.project(name)
     constraint = provider.constraints.get(name, SpecifierSet())
@@ -283,6 +388,10 @@ def _explain_project(provider: _Provider, name: NormalizedName, needs: list[Need
         described.append(f"{name}{constraint} (constraint)")
     wanted = " and ".join(dict.fromkeys(described))
     if not project.files:
+        if listing:
+            first_index = provider.sources.config.strategy is IndexStrategy.FIRST_INDEX
+            pages = ", ".join(listing[:1] if first_index else listing)
+            return f"{name}: its project page on {pages} lists no files of it ({wanted})"
         indexes = ", ".join(provider.sources.config.index_urls) or "no index"
         return f"{name}: no such project on {indexes} or in find-links ({wanted})"
     specifier = functools.reduce(operator.and_, [need.specifier for need in needs], constraint)
@@ -337,16 +446,15 @@ def resolve(
     constraints: Sequence[str] = (),
     workers: int = 8,
 ) -> Resolution:
-    """Resolve ``requirements`` (PEP 508 strings) for ``platform``; raises ``ResolutionError``."""
-    needs = [
-        need
-        for need in map(parse_need, requirements)
-        if need.marker is None or evaluate_marker(need.marker, platform)
-    ]
+    """Resolve ``requirements`` (PEP 508 strings) for ``platform``; raises ``ResolutionError``.
+
+    A requirement or constraint whose marker is false on the target is dropped, as pip
+    drops it: ``foo<2; sys_platform == "win32"`` does not constrain an iOS resolution."""
+    needs = [need for need in map(parse_need, requirements) if _applies(need, platform)]
     pins: dict[NormalizedName, SpecifierSet] = {}
-    for text in constraints:
-        constraint = parse_need(text)
-        pins[constraint.name] = pins.get(constraint.name, SpecifierSet()) & constraint.specifier
+    for constraint in map(parse_need, constraints):
+        if _applies(constraint, platform):
+            pins[constraint.name] = pins.get(constraint.name, SpecifierSet()) & constraint.specifier
     with ThreadPoolExecutor(max_workers=workers) as pool:
         provider = _Provider(platform, sources, metadata, pins, pool)
         for need in needs:
@@ -362,6 +470,11 @@ def resolve(
                 "requirements backtrack too much; pin some versions"
             ) from exc
     return _collect(platform, result.mapping, result.graph)
+
+
+def _applies(need: Need, platform: Platform) -> bool:
+    """Whether a requested requirement (or constraint) holds on the target."""
+    return need.marker is None or _marker_holds(need.marker, platform, [""], repr(need.text))
 
 
 def _collect(platform: Platform, mapping: Mapping[str, Candidate], graph: Any) -> Resolution:

@@ -1,7 +1,8 @@
 """PEP 503 HTML project pages (and find-links HTML pages): every anchor is one file.
 
 The attributes carry PEP 592 (``data-yanked``), PEP 658/714
-(``data-core-metadata``) and ``data-requires-python``; ``simple`` turns either
+(``data-core-metadata``) and ``data-requires-python``; a PEP 629
+``<meta name="pypi:repository-version">`` is checked. ``simple`` turns either
 page form into the same ``IndexFile`` list.
 """
 
@@ -12,13 +13,14 @@ from collections.abc import Mapping
 from html.parser import HTMLParser
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
-from omniwheel.resolve.simple import IndexFile, IndexFormatError
+from omniwheel.resolve.simple import IndexFile, IndexFormatError, check_api_version
 
 
 class _AnchorParser(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.base: str | None = None
+        self.api_version: str | None = None
         self.anchors: list[dict[str, str | None]] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -26,6 +28,20 @@ class _AnchorParser(HTMLParser):
             self.base = dict(attrs).get("href")
         elif tag == "a":
             self.anchors.append(dict(attrs))
+        elif tag == "meta":
+            attributes = dict(attrs)
+            if attributes.get("name") == "pypi:repository-version":
+                self.api_version = attributes.get("content") or ""
+
+
+def _charset(content_type: str) -> str:
+    """The ``charset`` parameter of a Content-Type, else UTF-8 (pip decodes pages so)."""
+    for parameter in content_type.split(";")[1:]:
+        key, _, value = parameter.partition("=")
+        charset = value.strip(" \t\"'")
+        if key.strip().lower() == "charset" and charset:
+            return charset
+    return "utf-8"
 
 
 def _present(anchor: dict[str, str | None], *names: str) -> str | None:
@@ -44,13 +60,20 @@ def _metadata_attribute(value: str | None) -> Mapping[str, str] | None:
     return {name: digest} if digest else {}
 
 
-def parse_html_page(body: bytes, url: str, index: str | None) -> list[IndexFile]:
-    """A PEP 503 page (also a find-links HTML page): every anchor is one file."""
-    parser = _AnchorParser()
+def parse_html_page(body: bytes, content_type: str, url: str, index: str | None) -> list[IndexFile]:
+    """A PEP 503 page (also a find-links HTML page), in the charset its Content-Type
+    names: every anchor is one file."""
+    charset = _charset(content_type)
     try:
-        parser.feed(body.decode("utf-8"))
+        text = body.decode(charset)
+    except LookupError as exc:
+        raise IndexFormatError(f"{url}: the page's charset {charset!r} is unknown") from exc
     except UnicodeDecodeError as exc:
-        raise IndexFormatError(f"{url}: the HTML page is not UTF-8 ({exc})") from exc
+        raise IndexFormatError(f"{url}: the HTML page is not valid {charset} ({exc})") from exc
+    parser = _AnchorParser()
+    parser.feed(text)
+    if parser.api_version is not None:
+        check_api_version(parser.api_version, url)
     base = urljoin(url, parser.base) if parser.base else url
     files = []
     for anchor in parser.anchors:
