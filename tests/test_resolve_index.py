@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 import localindex
@@ -264,7 +265,9 @@ def test_sdists_are_listed_and_their_pkg_info_read(tmp_path: Path) -> None:
     """The resolver never builds sdists, but recipe writers list them and read their metadata."""
     with Session(pip_index_config(), cache_dir=tmp_path) as session:
         files = session.sources.files("MarkupSafe")
-        project = ProjectFiles(tuple(files), parse_platform("pyodide-2025.0"))
+        project = ProjectFiles(
+            tuple(files), parse_platform("pyodide-2025.0"), canonicalize_name("MarkupSafe")
+        )
         [sdist] = project.sdists[Version("3.0.3")]
         metadata = session.metadata.metadata(sdist)
         downloaded = session.http.cached_file(sdist.filename, MARKUPSAFE_SDIST_SHA256)

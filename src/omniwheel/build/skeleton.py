@@ -56,7 +56,7 @@ def project_files(session: Session, name: str, platform: Platform) -> ProjectFil
     if not files:
         places = ", ".join([*session.config.index_urls, *session.config.find_links]) or "none"
         raise UsageError(f"no configured index or find-links location has {name!r} ({places})")
-    return ProjectFiles(tuple(files), platform)
+    return ProjectFiles(tuple(files), platform, canonicalize_name(name))
 
 
 def _sdist(project: ProjectFiles, version: Version) -> IndexFile | None:

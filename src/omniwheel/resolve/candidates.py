@@ -33,7 +33,7 @@ class WheelChoice(NamedTuple):
 class ProjectFiles:
     """A project's files as seen from one target: wheels it accepts, grouped by version.
 
-    Given ``name``, files whose filename names another project are left out, as pip
+    Files whose filename names another project than ``name`` are left out, as pip
     leaves them: a page for ``wn`` listing ``wn_extra-2.0-py3-none-any.whl`` does not
     make that wheel ``wn`` 2.0.
     """
@@ -42,13 +42,9 @@ class ProjectFiles:
         self,
         files: tuple[IndexFile, ...],
         platform: Platform,
-        name: NormalizedName | None = None,
+        name: NormalizedName,
     ) -> None:
-        self.files = (
-            files
-            if name is None
-            else tuple(file for file in files if project_of(file.filename) == name)
-        )
+        self.files = tuple(file for file in files if project_of(file.filename) == name)
         self.platform = platform
 
     @cached_property

@@ -362,7 +362,7 @@ def _listing_indexes(provider: _Provider, name: NormalizedName) -> list[str]:
     return [
         index
         for index in sources.config.index_urls
-        if sources._project_page(index, name) is not None
+        if sources.project_page(index, name) is not None
     ]
 
 

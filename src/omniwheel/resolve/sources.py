@@ -73,7 +73,7 @@ class Sources:
     def _index_files(self, name: NormalizedName) -> list[IndexFile]:
         found: list[IndexFile] = []
         for index in self.config.index_urls:
-            files = self._project_page(index, name)
+            files = self.project_page(index, name)
             if files is None:
                 continue
             found += files
@@ -81,7 +81,9 @@ class Sources:
                 break
         return found
 
-    def _project_page(self, index: str, name: NormalizedName) -> list[IndexFile] | None:
+    def project_page(self, index: str, name: NormalizedName) -> list[IndexFile] | None:
+        """What one index lists for ``name`` (``None``: it does not have the project),
+        through the HTTP cache; ``files`` combines the indexes by strategy."""
         base = index.rstrip("/") + "/"
         directory = local_path(base)
         if directory is not None:
@@ -114,7 +116,9 @@ class Sources:
             if path is None:
                 page = self.http.get_page(location, "text/html")
                 if page is not None:
-                    yield from parse_project_page(page.body, "text/html", page.url, None)
+                    from omniwheel.resolve.simple_html import parse_html_page
+
+                    yield from parse_html_page(page.body, page.content_type, page.url, None)
             elif path.is_dir():
                 yield from _listing(path, None)
             elif path.is_file():
