@@ -7,13 +7,27 @@ from typing import NamedTuple
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag
-from packaging.utils import InvalidSdistFilename, NormalizedName, parse_sdist_filename
+from packaging.utils import (
+    InvalidSdistFilename,
+    NormalizedName,
+    canonicalize_name,
+    parse_sdist_filename,
+)
 from packaging.version import Version
 
 from omniwheel.platforms import Platform, marker_environment, tag_priorities
 from omniwheel.resolve.simple import IndexFile
 from omniwheel.resolve.sources import project_of
 from omniwheel.wheel import WheelError, WheelFilename
+
+
+def _of_project(filename: str, name: NormalizedName) -> bool:
+    """Whether ``filename`` is a file of project ``name``. A wheel's name is all before its
+    first ``-`` (the wheel spec escapes any in the name): a cheap test, as a page of a
+    big project lists thousands of wheels."""
+    if filename.endswith(".whl"):
+        return canonicalize_name(filename.partition("-")[0]) == name
+    return project_of(filename) == name
 
 
 class WheelChoice(NamedTuple):
@@ -44,7 +58,7 @@ class ProjectFiles:
         platform: Platform,
         name: NormalizedName,
     ) -> None:
-        self.files = tuple(file for file in files if project_of(file.filename) == name)
+        self.files = tuple(file for file in files if _of_project(file.filename, name))
         self.platform = platform
 
     @cached_property
