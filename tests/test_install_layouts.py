@@ -95,7 +95,7 @@ def test_ios_app_layout_equals_cpython_build_phase(
         "--python",
         "3.13",
         "--app-id",
-        "org.example.my_app",
+        "org.example.my-app",
     )
     report = json.loads(capsys.readouterr().out)
     framework = "Frameworks/markupsafe._speedups.framework"
@@ -330,7 +330,7 @@ def test_device_and_simulators_become_xcframework_slices(
     platforms += ["--platform", "ios-simulator-x86_64", "--python", "3.13"]
     # The local index has no x86_64 simulator wheel; find-links adds the real one.
     platforms += ["--find-links", str(real_wheel("ios-simulator-x86_64"))]
-    app = _install(url, tmp_path, "markupsafe", *platforms, "--app-id", "org.example.my_app")
+    app = _install(url, tmp_path, "markupsafe", *platforms, "--app-id", "org.example.my-app")
     report = json.loads(capsys.readouterr().out)
     module = "markupsafe._speedups"
     xcframework = f"Frameworks/{module}.xcframework"
@@ -407,7 +407,7 @@ def test_device_and_simulators_become_xcframework_slices(
     ]
     # Installing again changes nothing; a device-only install replaces the XCFramework.
     before = _files(app)
-    _install(url, tmp_path, "markupsafe", *platforms, "--app-id", "org.example.my_app")
+    _install(url, tmp_path, "markupsafe", *platforms, "--app-id", "org.example.my-app")
     assert _files(app) == before
     _install(url, tmp_path, "markupsafe", "--platform", "ios", "--python", "3.13")
     assert not (app / xcframework).exists()
@@ -711,3 +711,137 @@ def test_joined_simulator_binary_is_executable(
     os.umask(umask)
     assert modes["ios-arm64_x86_64-simulator"] == 0o777 & ~umask  # 755 under umask 022
     assert modes["ios-arm64"] & 0o111 == 0o111
+
+
+def _refusal(into: Path, count: int, shown: str) -> str:
+    return (
+        f"omniwheel: error: {into} holds {count} file(s) no installed distribution lists that "
+        f"this install would replace ({shown}); move them away or install into another "
+        "directory\n"
+    )
+
+
+def test_the_users_own_files_are_never_replaced(
+    make_wheel: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A wheel shipping a file the user already has in the install directory is refused
+    before anything is written (replaced, the user's file would be lost, and the next
+    upgrade would delete it by the RECORD then listing it); a directory that merely exists
+    is no conflict, and a later upgrade leaves the user's files alone."""
+    sloppy = make_wheel(
+        "sloppy-1.0-py3-none-any.whl",
+        {"sloppy/__init__.py": b"", "tests/__init__.py": b"", "tests/test_sloppy.py": b""},
+    )
+    into = tmp_path / "into"
+    (into / "tests").mkdir(parents=True)
+    (into / "tests" / "__init__.py").write_text("the user's own\n")
+    (into / "tests" / "test_mine.py").write_text("the user's own\n")
+    before = _files(into)
+    capsys.readouterr()
+    assert _install_wheels(tmp_path, into, sloppy, "--platform", "linux-x86_64") == 2
+    assert capsys.readouterr().err == _refusal(into, 1, "tests/__init__.py")
+    assert _files(into) == before
+    # With the user's __init__.py moved away the install goes ahead; the upgrade to a
+    # version without tests/ removes its own files only.
+    (into / "tests" / "__init__.py").unlink()
+    assert _install_wheels(tmp_path, into, sloppy, "--platform", "linux-x86_64") == 0
+    assert _install_wheels(tmp_path, into, sloppy, "--platform", "linux-x86_64") == 0
+    upgrade = make_wheel("sloppy-1.1-py3-none-any.whl", {"sloppy/__init__.py": b""})
+    assert _install_wheels(tmp_path, into, upgrade, "--platform", "linux-x86_64") == 0
+    assert [path for path in _tree(into) if not path.startswith("sloppy")] == ["tests/test_mine.py"]
+    assert (into / "tests" / "test_mine.py").read_text() == "the user's own\n"
+
+
+def test_data_files_and_scripts_do_not_replace_the_users_files(
+    make_wheel: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``.data/scripts`` (``bin/``), ``.data/data`` and ``.data/headers`` land beside the
+    user's files as well: each collision is counted, the first few named."""
+    wheel = make_wheel(
+        "demo-1.0-py3-none-any.whl",
+        {
+            "demo/__init__.py": b"",
+            "demo-1.0.data/scripts/demo-tool": b"#!python\n",
+            "demo-1.0.data/data/share/demo.txt": b"",
+            "demo-1.0.data/headers/demo.h": b"",
+        },
+    )
+    into = tmp_path / "into"
+    for mine in ("bin/demo-tool", "share/demo.txt", "include/demo/demo.h", "demo/__init__.py"):
+        (into / mine).parent.mkdir(parents=True, exist_ok=True)
+        (into / mine).write_text("the user's own\n")
+    before = _files(into)
+    capsys.readouterr()
+    assert _install_wheels(tmp_path, into, wheel, "--platform", "linux-x86_64") == 2
+    shown = "bin/demo-tool, demo/__init__.py, include/demo/demo.h, ..."
+    assert capsys.readouterr().err == _refusal(into, 4, shown)
+    assert _files(into) == before
+
+
+def test_files_another_installer_lists_are_replaced(
+    make_wheel: Callable[..., Path], tmp_path: Path
+) -> None:
+    """A file in the RECORD of any installed distribution (pip's, or omniwheel's from before
+    RECORD paths were plain: ``./x``) is the installer's, not the user's: an upgrade or
+    another project may replace it."""
+    into = tmp_path / "into"
+    dist_info = into / "demo-1.0.dist-info"
+    dist_info.mkdir(parents=True)
+    (into / "demo").mkdir()
+    for path in ("demo/__init__.py", "demo_pure.py", "shared.txt"):
+        (into / path).write_text("pip's\n")
+    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n")
+    (dist_info / "RECORD").write_text(
+        "demo/__init__.py,,\n./demo_pure.py,,\nshared.txt,,\ndemo-1.0.dist-info/RECORD,,\n"
+    )
+    upgrade = make_wheel(
+        "demo-2.0-py3-none-any.whl", {"demo/__init__.py": b"2\n", "demo_pure.py": b"2\n"}
+    )
+    other = make_wheel("other-1.0-py3-none-any.whl", {"shared.txt": b"other\n"})
+    assert _install_wheels(tmp_path, into, upgrade, other, "--platform", "linux-x86_64") == 0
+    assert [(into / path).read_text() for path in ("demo/__init__.py", "demo_pure.py")] == [
+        "2\n",
+        "2\n",
+    ]
+    assert (into / "shared.txt").read_text() == "other\n"
+    assert not dist_info.exists()
+
+
+def test_ios_app_keeps_the_users_frameworks_and_packages(
+    make_wheel: Callable[..., Path],
+    real_wheel: Callable[[str], Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """In the ios-app layout a framework made by hand is the user's even where no file name
+    collides (an upgrade removes a module's whole framework), and so is a file in
+    app_packages; the frameworks and ``.fwork`` files of an installed project's modules
+    are its own, replaced by a reinstall and an upgrade."""
+    speedups = _speedups(real_wheel, "ios-device", "iphoneos")
+    module = "tracker/_x.cpython-313-iphoneos.so"
+    wheels = [
+        make_wheel(
+            f"tracker-{version}-cp313-cp313-ios_13_0_arm64_iphoneos.whl",
+            {"tracker/__init__.py": b"", module: speedups},
+            purelib=False,
+        )
+        for version in ("1.0", "2.0")
+    ]
+    app = tmp_path / "app"
+    framework = app / "Frameworks" / "tracker._x.framework"
+    framework.mkdir(parents=True)
+    (framework / "notes.txt").write_text("the user's own\n")
+    (app / "app_packages" / "tracker").mkdir(parents=True)
+    (app / "app_packages" / "tracker" / "__init__.py").write_text("the user's own\n")
+    before = _files(app)
+    ios = ["--platform", "ios", "--python", "3.13"]
+    capsys.readouterr()
+    assert _install_wheels(tmp_path, app, wheels[0], *ios) == 2
+    shown = "Frameworks/tracker._x.framework, app_packages/tracker/__init__.py"
+    assert capsys.readouterr().err == _refusal(app, 2, shown)
+    assert _files(app) == before
+    shutil.rmtree(app)
+    for wheel in (wheels[0], wheels[0], wheels[1]):
+        assert _install_wheels(tmp_path, app, wheel, *ios) == 0
+    assert "app_packages/tracker-2.0.dist-info/RECORD" in _tree(app)
+    assert (framework / "tracker._x").read_bytes() == speedups

@@ -78,9 +78,9 @@ pyodide.runPython({json.dumps(code)});
     assert loaded and set(loaded[-1].removeprefix("Loaded ").split(", ")) == set(lock["packages"])
 
 
-def _install(tmp_path: Path, into: Path, platform: str, *wheels: Path) -> int:
+def _install(tmp_path: Path, into: Path, platform: str, *arguments: Path | str) -> int:
     """``omniwheel install`` of local wheels (no index) for ``platform``; the exit status."""
-    command = ["install", *map(str, wheels), "--platform", platform, "--no-index"]
+    command = ["install", *map(str, arguments), "--platform", platform, "--no-index"]
     return main([*command, "--cache-dir", str(tmp_path / "cache"), "--into", str(into)])
 
 
@@ -148,3 +148,79 @@ def test_imports_include_data_purelib_and_platlib(
     assert _install(tmp_path, into, "pyodide-2025.0", wheel) == 0
     lock = json.loads((into / "pyodide-lock.json").read_text())
     assert lock["packages"]["platty"]["imports"] == ["platty", "platty_plat", "platty_pure"]
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("{not json", "is not JSON (Expecting property name enclosed in double quotes: "
+         "line 1 column 2 (char 1))"),
+        ("[1, 2]", 'is an array, not an object with "info" and "packages"'),
+        ('{"packages": []}', 'has "packages" an array, not an object of entries by name'),
+        ('{"info": "x"}', 'has "info" a string, not an object'),
+        ('{"info": {"version": 27}}', 'has "info" "version" a number, not a string'),
+        ('{"packages": {"demo": {"name": "demo"}}}',
+         "has a \"packages\" entry 'demo' without a \"file_name\" string"),
+    ],
+    ids=["not-json", "array", "packages-array", "info-string", "version-number", "no-file-name"],
+)  # fmt: skip
+def test_a_lock_of_another_shape_is_refused(
+    make_wheel: Callable[..., Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    text: str,
+    problem: str,
+) -> None:
+    """An install adds to the directory's pyodide-lock.json: one that is not a Pyodide
+    lock is a one-line error naming it, and nothing is written."""
+    into = tmp_path / "packages"
+    into.mkdir()
+    (into / "pyodide-lock.json").write_text(text)
+    demo = make_wheel("demo-1.0-py3-none-any.whl")
+    assert _install(tmp_path, into, "pyodide-2025.0", demo) == 2
+    assert capsys.readouterr().err == (
+        f"omniwheel: error: {into / 'pyodide-lock.json'} {problem}; an install adds to a "
+        "Pyodide lock: fix it, or move it away to start a fresh one\n"
+    )
+    assert _files(into) == {"pyodide-lock.json": text.encode()}
+
+
+def test_a_later_install_keeps_the_pyodide_version(
+    make_wheel: Callable[..., Path], tmp_path: Path
+) -> None:
+    """Pyodide 0.26 and 0.27 refuse a lock naming no version: an install without
+    --pyodide-version keeps the one an earlier install wrote; a new one replaces it."""
+    into = tmp_path / "packages"
+    demo = make_wheel("demo-1.0-py3-none-any.whl")
+    other = make_wheel("other-1.0-py3-none-any.whl", {"other/__init__.py": b""})
+    versions = []
+    for arguments in (
+        [demo, "--pyodide-version", "0.26.4"],
+        [other],
+        [demo, "--pyodide-version", "0.27.7"],
+    ):
+        assert _install(tmp_path, into, "pyodide-2024.0", *arguments) == 0
+        versions.append(json.loads((into / "pyodide-lock.json").read_text())["info"]["version"])
+    assert versions == ["0.26.4", "0.26.4", "0.27.7"]
+
+
+def test_a_wheel_of_the_users_is_not_replaced(
+    make_wheel: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A wheel file the lock does not list is the user's: an install that would replace it
+    (and a later upgrade delete it) is refused; one the lock lists is replaced."""
+    into = tmp_path / "packages"
+    into.mkdir()
+    (into / "demo-1.0-py3-none-any.whl").write_bytes(b"the user's own")
+    demo = make_wheel("demo-1.0-py3-none-any.whl")
+    assert _install(tmp_path, into, "pyodide-2025.0", demo) == 2
+    assert capsys.readouterr().err == (
+        f"omniwheel: error: {into} holds 1 file(s) no installed distribution lists that this "
+        "install would replace (demo-1.0-py3-none-any.whl); move them away or install into "
+        "another directory\n"
+    )
+    assert _files(into) == {"demo-1.0-py3-none-any.whl": b"the user's own"}
+    (into / "demo-1.0-py3-none-any.whl").unlink()
+    for _ in range(2):
+        assert _install(tmp_path, into, "pyodide-2025.0", demo) == 0
+    assert (into / "demo-1.0-py3-none-any.whl").read_bytes() == demo.read_bytes()

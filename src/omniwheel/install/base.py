@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Collection, Container, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
@@ -131,3 +132,24 @@ def check_for_target(
         if marker is not None:
             marker.parent.mkdir(parents=True, exist_ok=True)
             marker.touch()
+
+
+#: How many of the user's files an error about them names.
+_SHOWN = 3
+
+
+def refuse_foreign_files(into: Path, placed: Collection[str], owned: Container[str]) -> None:
+    """Refuse the install before anything is written if it would replace (``placed``) a
+    path in ``into`` that no installed distribution owns (``owned``): that is the user's
+    own file, lost if replaced, and a later upgrade would delete it by the RECORD then
+    listing it (pip --target keeps them too). Names only, for speed: an owned path costs a
+    set lookup, any other an lstat."""
+    foreign = sorted(
+        path for path in placed if path not in owned and os.path.lexists(f"{into}/{path}")
+    )
+    if foreign:
+        shown = ", ".join(foreign[:_SHOWN]) + (", ..." if len(foreign) > _SHOWN else "")
+        raise UsageError(
+            f"{into} holds {len(foreign)} file(s) no installed distribution lists that this "
+            f"install would replace ({shown}); move them away or install into another directory"
+        )

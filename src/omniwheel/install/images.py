@@ -18,6 +18,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from enum import StrEnum
+from itertools import chain
 from pathlib import Path
 from typing import BinaryIO
 
@@ -109,9 +110,16 @@ class Placer:
             (self.into / parent).mkdir(parents=True, exist_ok=True)
 
     def place(self, files: Mapping[str, Source]) -> None:
-        """Each file at its relative path, its directory already made by ``make_directories``."""
+        """Each file at its relative path, its directory already made by ``make_directories``.
+
+        A wheel's RECORD goes first: an install cut short then leaves only files that
+        RECORD lists, which the next install replaces instead of refusing them as the
+        user's own."""
         into = str(self.into)
-        for relative, source in files.items():
+        records = [relative for relative in files if relative.endswith(".dist-info/RECORD")]
+        rest = (relative for relative in files if not relative.endswith(".dist-info/RECORD"))
+        for relative in chain(records, rest):
+            source = files[relative]
             target = f"{into}/{relative}"
             try:
                 self._place(source, target)

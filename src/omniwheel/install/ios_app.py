@@ -30,7 +30,7 @@ import posixpath
 import re
 import shutil
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,10 +40,13 @@ from omniwheel.datafiles import load_table
 from omniwheel.install.base import InstallError, InstallItem, InstallReport, LayoutOptions
 from omniwheel.install.images import Executable, Source, image_files
 from omniwheel.install.site_packages import (
+    Installed,
     SitePackagesLayout,
     image_cache,
     install_wheel,
     installed_files,
+    owned_paths,
+    read_installed,
     remove_installed,
 )
 from omniwheel.platforms import Platform, parse_platform, supported_tags
@@ -52,6 +55,7 @@ from omniwheel.wheel import Record, WheelFilename
 
 _PLACERS = 8
 _COPY_HASH = re.compile(r"-[0-9a-f]{8}$")  # repair's copies: libbar-1a2b3c4d.dylib
+_BUNDLE_KINDS = ("framework", "xcframework")
 
 
 def _settings() -> dict[str, Any]:
@@ -76,24 +80,31 @@ def library_name(relative: str) -> str:
     return ".".join(part for part in (p.lstrip(".") for p in stem.split("/")) if part)
 
 
-def _installed(packages: Path, name: str, suffix: str) -> list[str]:
-    """The files (relative to ``packages``) with ``suffix`` an installed project's RECORD lists."""
-    rows = installed_files(packages, name).values()
-    return sorted(path for paths in rows for path in paths if path.endswith(suffix))
+def _installed(dists: Installed, suffix: str) -> list[str]:
+    """The files (relative to the packages directory) with ``suffix`` the RECORDs of
+    installed ``dists`` list."""
+    return sorted(path for paths in dists.values() for path in paths if path.endswith(suffix))
 
 
-def _extension_modules(packages: Path, name: str) -> list[str]:
-    return _installed(packages, name, ".so")
+def _extension_modules(dists: Installed) -> list[str]:
+    return _installed(dists, ".so")
 
 
-def _libraries(packages: Path, name: str) -> list[str]:
-    return _installed(packages, name, ".dylib")
+def _libraries(dists: Installed) -> list[str]:
+    return _installed(dists, ".dylib")
 
 
-def _frameworks(packages: Path, name: str) -> list[str]:
-    """The framework names an installed project's binaries were moved to."""
-    modules = [module_name(relative) for relative in _extension_modules(packages, name)]
-    return modules + [library_name(relative) for relative in _libraries(packages, name)]
+def _fwork(extension_module: str) -> str:
+    """The ``.fwork`` file left where an extension module (``….so``) was."""
+    return extension_module.removesuffix(".so") + ".fwork"
+
+
+def _bundles(dists: Installed) -> list[str]:
+    """The frameworks and XCFrameworks (relative to the app) ``dists``' binaries were moved to."""
+    modules = [module_name(relative) for relative in _extension_modules(dists)]
+    frameworks = modules + [library_name(relative) for relative in _libraries(dists)]
+    directory = _settings()["frameworks_dir"]
+    return [f"{directory}/{name}.{kind}" for name in frameworks for kind in _BUNDLE_KINDS]
 
 
 def _minimum_ios(wheel_filename: str, platform: Platform) -> str:
@@ -128,11 +139,12 @@ class IOSAppLayout(SitePackagesLayout):
     def build_image(
         self, item: InstallItem, platform: Platform, image: Path, options: LayoutOptions
     ) -> None:
-        packages = image / _settings()["packages_dir"]
+        packages = self.packages(image)
         install_wheel(item, platform, packages)
         minimum = _minimum_ios(item.wheel.filename, platform)
-        modules = _extension_modules(packages, item.wheel.name)
-        libraries = {lib: library_name(lib) for lib in _libraries(packages, item.wheel.name)}
+        dists = read_installed(packages)
+        modules = _extension_modules(dists)
+        libraries = {lib: library_name(lib) for lib in _libraries(dists)}
         if libraries:
             _relink(packages, [*modules, *libraries], libraries)
         for relative in modules:
@@ -142,18 +154,39 @@ class IOSAppLayout(SitePackagesLayout):
             info = framework_info(framework, minimum, options.app_id)
             _frame_library(image, packages / relative, framework, info)
 
-    def remove_earlier(self, into: Path, name: str) -> None:
+    def packages(self, into: Path) -> Path:
+        directory: str = _settings()["packages_dir"]
+        return into / directory
+
+    def owned(self, installed: Installed) -> set[str]:
+        """Besides the RECORDs' files: the ``.fwork`` files and the bundles their binaries
+        were moved to (the frameworks' own files are not listed anywhere)."""
+        owned = owned_paths(installed, _settings()["packages_dir"] + "/")
+        owned.update([_fwork(path) for path in owned if path.endswith(".so")])
+        owned.update(_bundles(installed))
+        return owned
+
+    def destinations(self, relatives: Iterable[str]) -> set[str]:
+        """A framework's files as their bundle: an upgrade removes the whole bundle, so a
+        bundle made by hand is the user's even where no file name collides."""
+        frameworks = _settings()["frameworks_dir"] + "/"
+        return {
+            frameworks + relative.removeprefix(frameworks).partition("/")[0]
+            if relative.startswith(frameworks)
+            else relative
+            for relative in relatives
+        }
+
+    def remove_earlier(self, into: Path, name: str, installed: Installed) -> None:
         """Remove an earlier install's frameworks (and XCFrameworks), ``.fwork`` files and
         packages."""
-        settings = _settings()
-        packages = into / settings["packages_dir"]
-        for relative in _extension_modules(packages, name):
-            (packages / relative).with_suffix(".fwork").unlink(missing_ok=True)
-        for framework in _frameworks(packages, name):
-            for kind in ("framework", "xcframework"):
-                bundle = into / settings["frameworks_dir"] / f"{framework}.{kind}"
-                shutil.rmtree(bundle, ignore_errors=True)
-        remove_installed(packages, name)
+        packages = self.packages(into)
+        dists = installed_files(installed, name)
+        for relative in _extension_modules(dists):
+            (packages / _fwork(relative)).unlink(missing_ok=True)
+        for bundle in _bundles(dists):
+            shutil.rmtree(into / bundle, ignore_errors=True)
+        remove_installed(packages, dists)
 
     def created(self, files: Sequence[Mapping[str, Source]]) -> list[str]:
         frameworks = _settings()["frameworks_dir"] + "/"
@@ -203,7 +236,7 @@ def _frame(image: Path, packages: Path, relative: str, info: bytes) -> None:
     framework = f"{settings['frameworks_dir']}/{module}.framework"
     binary = f"{framework}/{module}"
     extension = packages / relative
-    fwork = extension.with_suffix(".fwork")
+    fwork = packages / _fwork(relative)
     (image / framework).mkdir(parents=True, exist_ok=True)
     (image / framework / "Info.plist").write_bytes(info)
     extension.replace(image / binary)

@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from omniwheel.errors import UsageError
 from omniwheel.files import write_atomic
-from omniwheel.install.base import InstallItem, InstallReport, Layout, LayoutOptions
+from omniwheel.install.base import (
+    InstallItem,
+    InstallReport,
+    Layout,
+    LayoutOptions,
+    refuse_foreign_files,
+)
 from omniwheel.install.images import ImageCache, Placer, image_key
 from omniwheel.install.site_packages import image_cache
 from omniwheel.platforms import Platform, marker_environment
@@ -99,6 +105,44 @@ def lock_info(platform: Platform, pyodide_version: str | None) -> dict[str, str]
     return info
 
 
+_JSON_KINDS = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
+
+
+def _json_kind(value: object) -> str:
+    """What ``value`` is in JSON's words, for errors about a document's shape."""
+    return "null" if value is None else _JSON_KINDS.get(type(value), "a number")
+
+
+def _read_lock(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The ``info`` and ``packages`` of the lock an earlier install wrote, refused in one line
+    unless they have a Pyodide lock's shape (an install adds to them and removes the wheels
+    they name)."""
+
+    def refuse(problem: str) -> UsageError:
+        return UsageError(
+            f"{path} {problem}; an install adds to a Pyodide lock: fix it, or move it away "
+            "to start a fresh one"
+        )
+
+    try:
+        lock = json.loads(path.read_bytes())
+    except ValueError as error:  # not JSON, or not in a JSON encoding
+        raise refuse(f"is not JSON ({error})") from None
+    if not isinstance(lock, dict):
+        raise refuse(f'is {_json_kind(lock)}, not an object with "info" and "packages"')
+    info, packages = lock.get("info", {}), lock.get("packages", {})
+    if not isinstance(info, dict):
+        raise refuse(f'has "info" {_json_kind(info)}, not an object')
+    if not isinstance(info.get("version", ""), str):
+        raise refuse(f'has "info" "version" {_json_kind(info["version"])}, not a string')
+    if not isinstance(packages, dict):
+        raise refuse(f'has "packages" {_json_kind(packages)}, not an object of entries by name')
+    for name, entry in packages.items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("file_name"), str):
+            raise refuse(f'has a "packages" entry {name!r} without a "file_name" string')
+    return info, packages
+
+
 def _check_abi(into: Path, earlier: Mapping[str, str], info: Mapping[str, str]) -> None:
     """Refuse to add packages for another ABI to a lock: Pyodide would load the earlier
     ABI's binaries as well, and they cannot run there."""
@@ -130,20 +174,28 @@ class PyodideLayout(Layout):
         self, items: Sequence[InstallItem], platform: Platform, into: Path, options: LayoutOptions
     ) -> InstallReport:
         lock_path = into / LOCK_FILE
-        info = lock_info(platform, options.pyodide_version)
-        earlier: dict[str, Any] = {}
-        if lock_path.is_file():  # keep what an earlier install into this directory added
-            lock = json.loads(lock_path.read_text(encoding="utf-8"))
-            _check_abi(into, lock.get("info", {}), info)
-            earlier = lock.get("packages", {})
+        # Keep what an earlier install into this directory added.
+        earlier_info, earlier = _read_lock(lock_path) if lock_path.is_file() else ({}, {})
+        # The Pyodide release an earlier install named stays unless another one is given.
+        version = options.pyodide_version or earlier_info.get("version")
+        info = lock_info(platform, version)
+        _check_abi(into, earlier_info, info)
+        # Wheels not already in place (a wheel given from ``into`` itself stays).
+        copied = [
+            item for item in items if item.path.resolve() != (into / item.wheel.filename).resolve()
+        ]
+        refuse_foreign_files(
+            into,
+            {item.wheel.filename for item in copied},
+            {entry["file_name"] for entry in earlier.values()},
+        )
         packages = dict(earlier)
         into.mkdir(parents=True, exist_ok=True)
         placer = Placer(into, options.link_mode)
         with image_cache(options) as cache:
+            for item in copied:
+                placer.place({item.wheel.filename: str(item.path)})
             for item in items:
-                target = into / item.wheel.filename
-                if item.path.resolve() != target.resolve():
-                    placer.place({item.wheel.filename: str(item.path)})
                 packages[item.wheel.name] = _entry(item, cache)
         document = {"info": info, "packages": dict(sorted(packages.items()))}
         write_atomic(lock_path, (json.dumps(document, indent=2) + "\n").encode())

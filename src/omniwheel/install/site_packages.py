@@ -26,7 +26,13 @@ from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
-from omniwheel.install.base import InstallItem, InstallReport, Layout, LayoutOptions
+from omniwheel.install.base import (
+    InstallItem,
+    InstallReport,
+    Layout,
+    LayoutOptions,
+    refuse_foreign_files,
+)
 from omniwheel.install.images import ImageCache, Placer, Source, image_files, image_key
 from omniwheel.platforms import Platform
 from omniwheel.wheel import Record
@@ -56,14 +62,17 @@ def _interpreter(platform: Platform) -> str:
     return "python.exe" if platform.family.name == "windows" else "/usr/bin/env python3"
 
 
-def installed_files(target: Path, name: str) -> dict[Path, list[str]]:
-    """The ``.dist-info`` directories of project ``name`` in ``target`` and their RECORD paths."""
-    wanted = canonicalize_name(name)
-    found: dict[Path, list[str]] = {}
+#: The distributions installed in a directory: each ``.dist-info`` and the paths its RECORD
+#: lists (relative to that directory).
+Installed = dict[Path, list[str]]
+
+
+def read_installed(target: Path) -> Installed:
+    """Every distribution installed in ``target`` (by omniwheel, pip or uv) and its RECORD
+    paths: read once per install, for the upgrade's removals and the check for the user's
+    own files."""
+    found: Installed = {}
     for dist_info in sorted(target.glob("*.dist-info")):
-        project = dist_info.name.removesuffix(".dist-info").rpartition("-")[0]
-        if canonicalize_name(project) != wanted:
-            continue
         record = dist_info / "RECORD"
         rows: list[str] = []
         if record.is_file():
@@ -73,14 +82,37 @@ def installed_files(target: Path, name: str) -> dict[Path, list[str]]:
     return found
 
 
-def remove_installed(target: Path, name: str) -> None:
-    """Uninstall an earlier install of project ``name`` from ``target`` by its RECORD, with
-    the bytecode of its removed ``.py`` files (the target's Python may have run them) and
-    the directories that leaves empty: an emptied package would still import, as a
-    namespace package."""
+def installed_files(installed: Installed, name: str) -> Installed:
+    """The distributions of project ``name`` among ``installed``."""
+    wanted = canonicalize_name(name)
+    found: Installed = {}
+    for dist_info, rows in installed.items():
+        project = dist_info.name.removesuffix(".dist-info").rpartition("-")[0]
+        if canonicalize_name(project) == wanted:
+            found[dist_info] = rows
+    return found
+
+
+def owned_paths(installed: Installed, prefix: str = "") -> set[str]:
+    """The files ``installed`` lists inside their directory (the ones ``remove_installed``
+    removes), normalized (omniwheel before image format 3 wrote ``./x``), each after
+    ``prefix`` (the directory's path in the install directory)."""
+    paths = {
+        posixpath.normpath(row) if "./" in row or "//" in row else row
+        for rows in installed.values()
+        for row in rows
+    }
+    return {prefix + path for path in paths if not path.startswith(("../", "/")) and path != ".."}
+
+
+def remove_installed(target: Path, dists: Installed) -> None:
+    """Uninstall ``dists`` (from ``read_installed(target)``) by their RECORDs, with the
+    bytecode of their removed ``.py`` files (the target's Python may have run them) and the
+    directories that leaves empty: an emptied package would still import, as a namespace
+    package."""
     root = target.resolve()
     parents: set[Path] = set()
-    for dist_info, rows in installed_files(target, name).items():
+    for dist_info, rows in dists.items():
         for row in rows:
             path = (target / row).resolve()
             if not path.is_relative_to(root):
@@ -179,13 +211,12 @@ def _destination() -> type[SchemeDictionaryDestination]:
 
 
 def install_wheel(item: InstallItem, platform: Platform, target: Path) -> None:
-    """Unpack one wheel into ``target`` (purelib and platlib alike), replacing an earlier one."""
+    """Unpack one wheel into ``target`` (purelib and platlib alike), an image's empty directory."""
     # Imported here: installs from cached images never unpack a wheel.
     from installer import install
     from installer.sources import WheelFile
 
     target.mkdir(parents=True, exist_ok=True)
-    remove_installed(target, item.wheel.name)
     scheme = _scheme(target, item.wheel.name)
     destination = _destination()(
         scheme,
@@ -228,9 +259,23 @@ class SitePackagesLayout(Layout):
         """Lay out one wheel in an empty directory, as if it were the install directory."""
         install_wheel(item, platform, image)
 
-    def remove_earlier(self, into: Path, name: str) -> None:
-        """Remove what an earlier install of project ``name`` put under ``into``."""
-        remove_installed(into, name)
+    def packages(self, into: Path) -> Path:
+        """The directory under ``into`` that holds the installed ``.dist-info`` directories."""
+        return into
+
+    def owned(self, installed: Installed) -> set[str]:
+        """The paths (relative to the install directory) that are files of the ``installed``
+        distributions: an install may replace them."""
+        return owned_paths(installed)
+
+    def destinations(self, relatives: Iterable[str]) -> set[str]:
+        """The paths (relative to the install directory) placing ``relatives`` would replace."""
+        return set(relatives)
+
+    def remove_earlier(self, into: Path, name: str, installed: Installed) -> None:
+        """Remove what an earlier install of project ``name`` (among ``installed``) put
+        under ``into``."""
+        remove_installed(into, installed_files(installed, name))
 
     def images(
         self,
@@ -256,10 +301,14 @@ class SitePackagesLayout(Layout):
         files: Sequence[Mapping[str, Source]],
         options: LayoutOptions,
     ) -> None:
-        """Replace earlier installs of ``names`` by ``files`` (one mapping per wheel)."""
+        """Replace earlier installs of ``names`` by ``files`` (one mapping per wheel), after
+        checking that no file of the user's own would be replaced."""
         if into.is_dir():
+            installed = read_installed(self.packages(into))
+            placed = self.destinations(relative for group in files for relative in group)
+            refuse_foreign_files(into, placed, self.owned(installed))
             for name in names:
-                self.remove_earlier(into, name)
+                self.remove_earlier(into, name, installed)
         placer = Placer(into, options.link_mode)
         placer.make_directories(relative for group in files for relative in group)
         with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
