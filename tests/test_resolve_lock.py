@@ -181,6 +181,10 @@ def test_lock_output_path_errors_are_one_line(
         capsys.readouterr()
         assert main([*arguments, "-o", str(output)]) == UsageError.exit_code
         assert capsys.readouterr().err.strip() == f"omniwheel: error: {message}"
+        # Checked before resolving: an index nothing listens on is never asked.
+        unreachable = ["lock", "demo", "-i", "http://127.0.0.1:9/simple/", "--platform", "ios"]
+        assert main([*unreachable, "-o", str(output)]) == UsageError.exit_code
+        assert capsys.readouterr().err.strip() == f"omniwheel: error: {message}"
     assert not missing.parent.exists()
 
 

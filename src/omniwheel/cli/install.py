@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from packaging.pylock import Pylock, is_valid_pylock_path
+from packaging.version import InvalidVersion, Version
 
 from omniwheel.cli.options import add_json, add_python
 from omniwheel.cli.output import console, emit_json, errors, import_rich_in_background, table
@@ -20,6 +22,7 @@ from omniwheel.install.run import install_slices, install_wheels
 from omniwheel.platforms import Platform, PythonTarget, parse_platform
 from omniwheel.resolve import (
     IndexStrategy,
+    LockedWheel,
     RequirementSet,
     Session,
     locked_wheels,
@@ -31,6 +34,8 @@ from omniwheel.resolve import (
     write_lock,
 )
 from omniwheel.resolve.download import Progress as ProgressCallback
+from omniwheel.resolve.lock import check_lock_path
+from omniwheel.resolve.requirements import check_hashes
 from omniwheel.wheel import WheelFilename
 
 LOCK_EPILOG = """\
@@ -47,6 +52,30 @@ examples:
 layouts: site-packages (pip --target), ios-app (PEP 730 frameworks), android, pyodide
 (wheels + pyodide-lock.json); the default follows the platform.
 """
+#: A bundle id as Apple allows it: ASCII letters, digits and hyphens, in non-empty parts
+#: separated by dots.
+_BUNDLE_ID = re.compile(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*")
+
+
+def _bundle_id(text: str) -> str:
+    """``--app-id``, checked: it is written into every framework's Info.plist."""
+    if not _BUNDLE_ID.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a bundle id: use ASCII letters, digits and '-' in non-empty "
+            "parts separated by '.' (org.example.app)"
+        )
+    return text
+
+
+def _pyodide_version(text: str) -> str:
+    """``--pyodide-version``, checked and normalized: it is written into pyodide-lock.json,
+    which Pyodide compares with its own (PEP 440) version."""
+    try:
+        return str(Version(text))
+    except InvalidVersion:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a PEP 440 version (a Pyodide release such as 0.27.7)"
+        ) from None
 
 
 def _add_sources(parser: argparse.ArgumentParser) -> None:
@@ -142,12 +171,14 @@ def register(commands: Any) -> None:
     )
     install.add_argument(
         "--app-id",
+        type=_bundle_id,
         default=LayoutOptions.app_id,
         metavar="BUNDLE_ID",
         help="the iOS app's bundle id (frameworks get <id>.<module>)",
     )
     install.add_argument(
         "--pyodide-version",
+        type=_pyodide_version,
         metavar="VERSION",
         help="the Pyodide release, written into pyodide-lock.json "
         "(required by Pyodide 0.26 and 0.27)",
@@ -163,23 +194,25 @@ def register(commands: Any) -> None:
 
 
 def _requirement_set(
-    args: argparse.Namespace, packages: list[str], settings: Mapping[str, str]
+    args: argparse.Namespace, packages: list[str], configured: list[tuple[Path, str]]
 ) -> RequirementSet:
-    """What to resolve: pip's configured constraints (``constraint`` in pip.conf or
-    ``PIP_CONSTRAINT``) then ``-c`` files, ``-r`` files, and the command line's packages.
-    Constraints files are read first, as pip reads them, so a ``-i`` in a ``-r`` file wins."""
+    """What to resolve: pip's ``configured`` constraints (``pip_constraints``) then ``-c``
+    files, ``-r`` files, and the command line's packages. Constraints files are read
+    first, as pip reads them, so a ``-i`` in a ``-r`` file wins."""
     wanted = RequirementSet()
-    for path in [*pip_constraints(settings), *map(Path, args.constraint)]:
-        read_requirements(path, wanted, constraint=True)
+    for path, named_by in configured:
+        read_requirements(path, wanted, constraint=True, named_by=named_by)
+    for path in args.constraint:
+        read_requirements(Path(path), wanted, constraint=True)
     for path in args.requirement:
         read_requirements(Path(path), wanted)
     for text in packages:
         if text.endswith(".whl") and Path(text).is_file():
             parsed = WheelFilename.parse(text)
             wanted.find_links.append(text)
-            wanted.requirements.append(f"{parsed.name}=={parsed.version}")
+            wanted.add(f"{parsed.name}=={parsed.version}")
         else:
-            wanted.requirements.append(text)
+            wanted.add(text)
     return wanted
 
 
@@ -187,15 +220,17 @@ def _session(
     args: argparse.Namespace, wanted: RequirementSet, settings: Mapping[str, str]
 ) -> Session:
     """The sources as pip combines them: its configuration, then the command line, then the
-    requirements files' options (so a file's ``-i`` replaces every index named before)."""
+    requirements files' options (so a file's ``-i`` replaces every index named before, and
+    its ``--no-index`` drops them all)."""
     # Given a file's -i, pip's default index is never used: do not ask pip to name it.
     index_url = wanted.index_url or args.index_url
+    if args.no_index or wanted.no_index:  # pip's no-index setting, wherever it is given
+        settings = {**settings, "no-index": "1"}
     config = (
         pip_index_config(index_url=index_url, settings=settings)
         .with_options(
             extra_index_urls=args.extra_index_url,
             find_links=args.find_links,
-            no_index=args.no_index,
             strategy=IndexStrategy(args.index_strategy) if args.index_strategy else None,
         )
         .with_options(
@@ -240,17 +275,33 @@ def _lock_json(lock: Pylock, path: Path, platforms: list[Platform]) -> dict[str,
     }
 
 
+def _checked_targets(
+    wanted: RequirementSet,
+    lock: Pylock,
+    platforms: list[Platform],
+    lock_dir: Path,
+    session: Session,
+) -> list[tuple[Platform, list[LockedWheel]]]:
+    """Each platform's wheels in the lock, as pip's hash-checking mode accepts them (on
+    when a requirement has ``--hash``: before a lock is written or anything installed)."""
+    targets = [(platform, locked_wheels(lock, platform, lock_dir)) for platform in platforms]
+    check_hashes(wanted, targets, session.downloader.fetch)
+    return targets
+
+
 def run_lock(args: argparse.Namespace) -> int:
     settings = pip_settings(command="lock")
-    wanted = _requirement_set(args, args.packages, settings)
+    wanted = _requirement_set(args, args.packages, pip_constraints(settings))
     if not wanted.requirements:
         raise UsageError("nothing to lock: give requirements or -r FILE")
     platforms = _platforms(args, args.platform)
     output: Path = args.output
+    check_lock_path(output)
     with _session(args, wanted, settings) as session:
         lock, _ = session.lock(
             wanted.requirements, platforms, constraints=wanted.constraints, lock_dir=output.parent
         )
+        _checked_targets(wanted, lock, platforms, output.parent, session)
     write_lock(lock, output)
     if args.json:
         emit_json(_lock_json(lock, output, platforms))
@@ -301,6 +352,34 @@ def _lock_argument(args: argparse.Namespace) -> tuple[Path | None, list[str]]:
     return args.lock, packages
 
 
+def _check_into(into: Path) -> None:
+    """Refuse an ``--into`` that is (or lies under) something other than a directory before
+    anything is resolved: every layout makes directories there."""
+    existing = next(path for path in (into, *into.parents) if path.exists() or path.is_symlink())
+    if not existing.is_dir():
+        raise UsageError(
+            f"--into {into}: {existing} is not a directory; give a directory (one that does "
+            "not exist yet is created)"
+        )
+
+
+def _check_slices(names: list[str], platforms: list[Platform]) -> None:
+    """Refuse two platforms whose wheels would be the same slice of an app's frameworks (one
+    architecture, both device or both simulator, as ``ios`` and ``ios@14.0`` are): the
+    binaries of one slice cannot be joined, so this is refused before resolving."""
+    seen: dict[tuple[str | None, str], str] = {}
+    for name, platform in zip(names, platforms, strict=True):
+        for arch in platform.architectures:
+            slice_ = (platform.variant, arch)
+            if slice_ in seen:
+                raise UsageError(
+                    f"--platform {seen[slice_]} and --platform {name} are the same slice "
+                    f"({arch} {platform.variant}): an app holds one build per architecture for "
+                    "device and one for simulator; give one of them"
+                )
+            seen[slice_] = name
+
+
 def run_install(args: argparse.Namespace) -> int:
     platforms = _platforms(args, args.platform)
     layout = layout_for(platforms[0], args.layout)
@@ -311,10 +390,12 @@ def run_install(args: argparse.Namespace) -> int:
             f"--platform given {len(platforms)} times: only --layout ios-app installs several "
             "platforms (iOS device and simulator, as XCFrameworks); give one --platform"
         )
+    _check_slices(args.platform, platforms)
+    _check_into(args.into)
     lock_path, packages = _lock_argument(args)
     settings = pip_settings(command="install")
     # pip's configured constraints shape a resolution; a lock is installed as it stands.
-    wanted = _requirement_set(args, packages, {} if lock_path else settings)
+    wanted = _requirement_set(args, packages, [] if lock_path else pip_constraints(settings))
     if lock_path is not None and (wanted.requirements or wanted.constraints):
         raise UsageError(
             f"give either a lock ({lock_path}) or requirements and constraints, not both"
@@ -332,7 +413,7 @@ def run_install(args: argparse.Namespace) -> int:
             lock, _ = session.lock(
                 wanted.requirements, platforms, constraints=wanted.constraints, lock_dir=lock_dir
             )
-        targets = [(platform, locked_wheels(lock, platform, lock_dir)) for platform in platforms]
+        targets = _checked_targets(wanted, lock, platforms, lock_dir, session)
         sizes = [wheel.size for _, wheels in targets for wheel in wheels]
         total = None if None in sizes else sum(size or 0 for size in sizes)
         options = LayoutOptions(

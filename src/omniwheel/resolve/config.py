@@ -11,7 +11,8 @@ import configparser
 import importlib
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import NamedTuple
@@ -50,18 +51,17 @@ class IndexConfig(NamedTuple):
         index_url: str | None = None,
         extra_index_urls: Sequence[str] = (),
         find_links: Sequence[str] = (),
-        no_index: bool = False,
         strategy: IndexStrategy | None = None,
     ) -> IndexConfig:
         """Apply options read after these, as pip applies them: ``index_url`` (a
         requirements file's ``-i``; the command line's goes to ``pip_index_config``)
         replaces every index so far, extra indexes are appended, and once no index is
-        used (``no-index``) none is added back."""
+        used (the ``no-index`` setting, given to ``pip_index_config``) none is added back."""
         urls = [index_url] if index_url else list(self.index_urls)
         urls += [url for url in extra_index_urls if url not in urls]
         links = list(dict.fromkeys([*self.find_links, *find_links]))
         return self._replace(
-            index_urls=() if no_index or not self.index_urls else tuple(urls),
+            index_urls=tuple(urls) if self.index_urls else (),
             find_links=tuple(links),
             strategy=strategy or self.strategy,
         )
@@ -105,15 +105,32 @@ def _boolean(value: str, where: str) -> bool:
     )
 
 
-def pip_settings(
-    environ: Mapping[str, str] | None = None, command: str = "install"
-) -> dict[str, str]:
+@dataclass(frozen=True)
+class PipSettings(Mapping[str, str]):
+    """pip's settings by name, and where each was set (a ``PIP_*`` variable, or a key in a
+    section of a file), so that a message about a value can say where it came from."""
+
+    by_name: Mapping[str, str]
+    origins: Mapping[str, str]
+
+    def __getitem__(self, name: str) -> str:
+        return self.by_name[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.by_name)
+
+    def __len__(self) -> int:
+        return len(self.by_name)
+
+
+def pip_settings(environ: Mapping[str, str] | None = None, command: str = "install") -> PipSettings:
     """The pip settings ``pip <command>`` sees, layered as pip layers them: ``[global]`` of
     every file (later files winning), then ``[<command>]`` of every file, then ``PIP_*``
     variables (named in any case after the prefix, as pip reads them); empty values are
     ignored, and every boolean read is checked as pip checks it."""
     environ = os.environ if environ is None else environ
-    layers: dict[str, dict[str, str]] = {"global": {}, command: {}, ":env:": {}}
+    # setting -> (value, where it was set), for each layer
+    layers: dict[str, dict[str, tuple[str, str]]] = {"global": {}, command: {}, ":env:": {}}
     for path in _config_files(environ):
         if not path.is_file():
             continue
@@ -129,23 +146,29 @@ def pip_settings(
     for name, value in environ.items():
         if name.startswith("PIP_") and _normalize(name[4:]) in _VARIABLES:
             _record(layers[":env:"], name[4:], value, name)
-    return {key: value for values in layers.values() for key, value in values.items()}
+    merged = {key: setting for values in layers.values() for key, setting in values.items()}
+    return PipSettings(
+        by_name={key: value for key, (value, _) in merged.items()},
+        origins={key: where for key, (_, where) in merged.items()},
+    )
 
 
-def _record(values: dict[str, str], name: str, value: str, where: str) -> None:
+def _record(values: dict[str, tuple[str, str]], name: str, value: str, where: str) -> None:
     """Set one setting read from ``where`` as pip does: an empty value is ignored, and a
     boolean is checked even if a later file overrides it (pip stops on it all the same)."""
     key = _normalize(name)
     if value:
         if key in _BOOLEANS:
             _boolean(value, where)
-        values[key] = value
+        values[key] = (value, where)
 
 
-def pip_constraints(settings: Mapping[str, str]) -> list[Path]:
+def pip_constraints(settings: PipSettings) -> list[tuple[Path, str]]:
     """The constraints files pip's ``constraint`` setting names (whitespace-separated,
-    relative to the working directory, as pip reads them)."""
-    return [Path(name) for name in settings.get("constraint", "").split()]
+    relative to the working directory, as pip reads them), each with where it was named
+    (``PIP_CONSTRAINT``, or the key in a pip.conf file), for the message if it is missing."""
+    paths = settings.get("constraint", "").split()
+    return [(Path(name), settings.origins["constraint"]) for name in paths]
 
 
 def pip_default_index() -> str:
