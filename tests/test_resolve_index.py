@@ -524,7 +524,9 @@ def test_html_page_is_decoded_in_its_declared_charset(tmp_path: Path) -> None:
     latin = _html_page("<!-- caf\xe9 -->", anchor, "ISO-8859-1")
     with _pages({"/simple/foo/": latin}) as url, HttpClient(tmp_path / "cache") as http:
         [file] = Sources(IndexConfig((url,)), http).files("foo")
+        [linked] = Sources(IndexConfig((), (f"{url}foo/",)), http).files("foo")
     assert (file.filename, file.yanked) == ("foo-1.0-py3-none-any.whl", "caf\xe9 broke it")
+    assert linked.filename == file.filename  # the same page as a find-links location
     with pytest.raises(IndexFormatError, match=r"/simple/foo/: the page's charset 'x-nonsense'"):
         _files(("text/html; charset=x-nonsense", b"<a href='x'>x</a>"), tmp_path)
 
