@@ -11,9 +11,11 @@ from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pytest
 
 from omniwheel.cli.main import main
+from omniwheel.resolve.http import _HostAuth, split_credentials
 
 Route = tuple[int, dict[str, str], bytes]
 AUTHORIZATION = "Basic " + base64.b64encode(b"alice:s3cret").decode()
@@ -229,3 +231,17 @@ def test_a_cache_dir_that_is_a_file_is_one_line(
     assert status == 2
     assert error == f"omniwheel: error: cache directory {cache} is a file; give a directory\n"
     assert cache.read_text() == "not a directory"
+
+
+def test_credentials_for_a_default_port_written_out_reach_that_host() -> None:
+    """``https://user:pw@host:443/`` names the same host as ``https://host/``, which is how
+    httpx spells the requests to it (it drops a default port)."""
+    clean, credentials = split_credentials(
+        ["https://alice:s%40cret@Files.Example.org:443/simple/", "http://bob@localhost:8080/"]
+    )
+    assert clean == ["https://Files.Example.org:443/simple/", "http://localhost:8080/"]
+    request = httpx.Request("GET", "https://files.example.org/packages/foo.whl")
+    [sent] = list(_HostAuth(credentials).auth_flow(request))
+    assert sent.headers["Authorization"] == "Basic " + base64.b64encode(b"alice:s@cret").decode()
+    other = httpx.Request("GET", "http://localhost:8081/")
+    assert "Authorization" not in next(_HostAuth(credentials).auth_flow(other)).headers

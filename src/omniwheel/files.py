@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
@@ -56,6 +56,16 @@ def file_sha256(path: Path) -> str:
     """The hex sha256 of a file's bytes, read in chunks (wheels and sdists can be large)."""
     with path.open("rb") as stream:
         return hashlib.file_digest(stream, "sha256").hexdigest()
+
+
+def file_digests(path: Path, algorithms: Iterable[str]) -> dict[str, str]:
+    """The hex digests of a file under each of ``algorithms``, in one streamed pass."""
+    hashers = {name: hashlib.new(name) for name in algorithms}
+    with path.open("rb") as stream:
+        while chunk := stream.read(1 << 20):
+            for hasher in hashers.values():
+                hasher.update(chunk)
+    return {name: hasher.hexdigest() for name, hasher in hashers.items()}
 
 
 def default_cache_dir() -> Path:

@@ -25,13 +25,13 @@ import uuid
 from collections.abc import Callable, Generator, Iterable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
-from urllib.parse import SplitResult, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 import httpx
 
 from omniwheel import __version__
 from omniwheel.errors import OmniwheelError
-from omniwheel.files import atomic_output, write_atomic
+from omniwheel.files import atomic_output, file_digests, file_sha256, write_atomic
 
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 _CHUNK = 1 << 16
@@ -93,37 +93,28 @@ def _fresh(meta: Mapping[str, Any], now: float) -> bool:
     return match is not None and now - float(meta["stored"]) < int(match.group(1))
 
 
-def _hashers(expected: Mapping[str, str]) -> dict[str, Any]:
-    """A hasher for sha256 (files are cached under it) and for each other algorithm given."""
-    names = {"sha256"} | (HASH_ALGORITHMS & set(expected))
-    return {name: hashlib.new(name) for name in sorted(names)}
+def _algorithms(expected: Mapping[str, str]) -> list[str]:
+    """sha256 (files are cached under it) and each other algorithm ``expected`` gives."""
+    return sorted({"sha256"} | (HASH_ALGORITHMS & set(expected)))
 
 
-def hash_mismatch(hashers: Mapping[str, Any], expected: Mapping[str, str]) -> str | None:
-    """``"<algorithm> <got>, expected <want>"`` for the first given hash that differs."""
-    for name, hasher in hashers.items():
+def hash_mismatch(digests: Mapping[str, str], expected: Mapping[str, str]) -> str | None:
+    """``"<algorithm> <got>, expected <want>"`` for the first expected hex digest that
+    ``digests`` contradicts."""
+    for name, digest in digests.items():
         want = expected.get(name)
-        if want is not None and hasher.hexdigest() != want.lower():
-            return f"{name} {hasher.hexdigest()}, expected {want}"
+        if want is not None and digest != want.lower():
+            return f"{name} {digest}, expected {want}"
     return None
 
 
-def _file_hashers(path: Path, expected: Mapping[str, str]) -> dict[str, Any]:
-    hashers = _hashers(expected)
-    if len(hashers) == 1:  # sha256 alone: hashlib's own loop is the fastest
-        with path.open("rb") as stream:
-            return {"sha256": hashlib.file_digest(stream, "sha256")}
-    with path.open("rb") as stream:
-        while chunk := stream.read(_CHUNK):
-            for hasher in hashers.values():
-                hasher.update(chunk)
-    return hashers
+#: The port a URL means when it names none: a default port written out is the same host.
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-def _host(parts: SplitResult) -> str:
+def _host(scheme: str, host: str, port: int | None) -> str:
     """The host and port a request goes to, as credentials are filed under."""
-    host = (parts.hostname or "").lower()
-    return f"{host}:{parts.port}" if parts.port is not None else host
+    return host.lower() if port in (None, _DEFAULT_PORTS.get(scheme)) else f"{host.lower()}:{port}"
 
 
 def split_credentials(urls: Iterable[str]) -> tuple[list[str], dict[str, Credentials]]:
@@ -133,7 +124,8 @@ def split_credentials(urls: Iterable[str]) -> tuple[list[str], dict[str, Credent
     for url in urls:
         parts = urlsplit(url)
         if parts.scheme in ("http", "https") and parts.username is not None:
-            found.setdefault(_host(parts), (unquote(parts.username), unquote(parts.password or "")))
+            host = _host(parts.scheme, parts.hostname or "", parts.port)
+            found.setdefault(host, (unquote(parts.username), unquote(parts.password or "")))
             netloc = parts.netloc.rpartition("@")[2]
             url = parts._replace(netloc=netloc).geturl()
         clean.append(url)
@@ -169,7 +161,7 @@ class _HostAuth(httpx.Auth):
         if url.username or url.password:  # a caller that kept them in the URL
             found = (url.username, url.password)
         elif "authorization" not in request.headers:
-            host = url.host + (f":{url.port}" if url.port is not None else "")
+            host = _host(url.scheme, url.host, url.port)
             found = self._credentials.get(host) or self._from_netrc(url.host)
         if found is None:
             yield request
@@ -369,7 +361,13 @@ class HttpClient:
             cached = self.cached_file(filename, sha256)
             if cached.is_file():
                 expected = {**hashes, "sha256": sha256}
-                if hash_mismatch(_file_hashers(cached, expected), expected) is None:
+                others = _algorithms(expected)
+                digests = (
+                    {"sha256": file_sha256(cached)}  # the usual case: hashlib's own loop
+                    if others == ["sha256"]
+                    else file_digests(cached, others)
+                )
+                if hash_mismatch(digests, expected) is None:
                     if progress is not None:
                         progress(cached.stat().st_size)
                     return cached
@@ -410,7 +408,7 @@ class HttpClient:
     ) -> tuple[Path, str]:
         """Stream a 200 response's body into the cache, hashing it on the way; the file is
         filed under the sha256 it turned out to have (every hash in ``hashes`` checked)."""
-        hashers = _hashers(hashes)
+        hashers = {name: hashlib.new(name) for name in _algorithms(hashes)}
         staging = self._files / "incoming" / f"{uuid.uuid4().hex}-{filename}"
         staging.parent.mkdir(parents=True, exist_ok=True)
         with atomic_output(staging) as handle:
@@ -420,13 +418,14 @@ class HttpClient:
                 handle.write(chunk)
                 if progress is not None:
                     progress(len(chunk))
-            mismatch = hash_mismatch(hashers, hashes)
+            digests = {name: hasher.hexdigest() for name, hasher in hashers.items()}
+            mismatch = hash_mismatch(digests, hashes)
             if mismatch is not None:
                 raise FetchError(
                     f"{filename} from {url} has {mismatch}: refusing a file that changed "
                     "or was corrupted"
                 )
-            digest: str = hashers["sha256"].hexdigest()
+            digest = digests["sha256"]
         target = self.cached_file(filename, digest)
         target.parent.mkdir(parents=True, exist_ok=True)
         staging.replace(target)

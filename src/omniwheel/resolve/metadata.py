@@ -227,8 +227,11 @@ class MetadataFetcher:
         if page is None:
             raise FetchError(f"{url} is advertised by the index but answers 404")
         expected = file.metadata or {}
-        hashers = {name: hashlib.new(name, page.body) for name in HASH_ALGORITHMS & set(expected)}
-        mismatch = hash_mismatch(hashers, expected)
+        digests = {
+            name: hashlib.new(name, page.body).hexdigest()
+            for name in HASH_ALGORITHMS & set(expected)
+        }
+        mismatch = hash_mismatch(digests, expected)
         if mismatch is not None:
             raise FetchError(f"{url} has {mismatch} (the index advertises it)")
         return page.body

@@ -6,7 +6,6 @@ hash-checking mode, applied to what a resolution chose."""
 from __future__ import annotations
 
 import codecs
-import hashlib
 import locale
 import optparse
 import os
@@ -22,6 +21,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from omniwheel.errors import OmniwheelError, UsageError
+from omniwheel.files import file_digests
 from omniwheel.platforms import evaluate_marker
 
 if TYPE_CHECKING:
@@ -473,9 +473,5 @@ def _matches(
     others = [algorithm for algorithm in pins if algorithm != "sha256"]
     if not others:
         return False
-    with fetch(wheel).open("rb") as stream:
-        for algorithm in others:
-            stream.seek(0)
-            if hashlib.file_digest(stream, algorithm).hexdigest() in pins[algorithm]:
-                return True
-    return False
+    digests = file_digests(fetch(wheel), others)
+    return any(digest in pins[algorithm] for algorithm, digest in digests.items())

@@ -48,14 +48,16 @@ class Session:
         workers: int = 8,
     ) -> None:
         _check_indexes(config.index_urls)
-        index_urls, credentials = split_credentials(config.index_urls)
-        find_links, more = split_credentials(config.find_links)
-        self.config = config._replace(index_urls=tuple(index_urls), find_links=tuple(find_links))
+        urls, credentials = split_credentials([*config.index_urls, *config.find_links])
+        indexes = len(config.index_urls)
+        self.config = config._replace(
+            index_urls=tuple(urls[:indexes]), find_links=tuple(urls[indexes:])
+        )
         self.cache_dir = cache_dir or default_cache_dir()
         if self.cache_dir.exists() and not self.cache_dir.is_dir():
             raise UsageError(f"cache directory {self.cache_dir} is a file; give a directory")
         self.workers = workers
-        self.http = HttpClient(self.cache_dir, credentials={**more, **credentials}, offline=offline)
+        self.http = HttpClient(self.cache_dir, credentials=credentials, offline=offline)
         self.sources = Sources(self.config, self.http)
         self.metadata = MetadataFetcher(self.http, self.cache_dir)
         self.downloader = Downloader(self.http, workers)
