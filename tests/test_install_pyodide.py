@@ -107,6 +107,21 @@ def test_another_abi_into_the_same_directory_is_refused(
     assert _files(into) == before
 
 
+def test_another_abi_is_refused_before_resolving(
+    make_wheel: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The directory's ABI is checked before anything is resolved or fetched: a requirement
+    no source has would fail the resolution, and here it is never asked for."""
+    into = tmp_path / "packages"
+    assert _install(tmp_path, into, "pyodide-2026.0", make_wheel("demo-1.0-py3-none-any.whl")) == 0
+    capsys.readouterr()
+    assert _install(tmp_path, into, "pyodide-2025.0", "not-on-any-index") == 2
+    assert capsys.readouterr().err == (
+        f"omniwheel: error: {into} holds Pyodide packages for ABI 2026_0 (pyodide-lock.json); "
+        "install for ABI 2025_0 into another directory\n"
+    )
+
+
 def test_upgrade_removes_the_replaced_wheel(
     make_wheel: Callable[..., Path], tmp_path: Path
 ) -> None:

@@ -470,6 +470,59 @@ def test_hash_checking_errors_name_each_package_and_the_line_to_write(
     assert not into.exists()
 
 
+def test_a_project_missing_with_no_index_is_looked_for_in_find_links_only(
+    wheel_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The error says where the project was looked for, and no index was."""
+    assert _lock(tmp_path, "gamma", "--no-index", "-f", str(wheel_dir)) == 1
+    assert capsys.readouterr().err == (
+        "omniwheel: error: gamma: no such project in find-links (no index) (gamma (requested))\n"
+    )
+
+
+@pytest.mark.parametrize("given_by", ["option", "variable", "pip.conf"])
+@pytest.mark.parametrize("hashed", [False, True])
+def test_require_hashes_outside_requirements_files_as_pip_reads_it(
+    wheel_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    given_by: str,
+    hashed: bool,
+) -> None:
+    """``--require-hashes`` on the command line, ``PIP_REQUIRE_HASHES`` or ``require-hashes``
+    in pip.conf turn hash-checking mode on, for pip and for us alike; the refusal says which
+    one did."""
+    _without_pip_configuration(monkeypatch)
+    options = ["--require-hashes"] if given_by == "option" else []
+    if given_by == "variable":
+        monkeypatch.setenv("PIP_REQUIRE_HASHES", "yes")
+    if given_by == "pip.conf":
+        (tmp_path / "pip.conf").write_text("[global]\nrequire-hashes = true\n")
+        monkeypatch.setenv("PIP_CONFIG_FILE", str(tmp_path / "pip.conf"))
+    pins = {
+        name: f" --hash=sha256:{file_sha256(wheel_dir / f'{name}-1.0-py3-none-any.whl')}"
+        for name in ("alpha", "beta")
+    }
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("".join(f"{name}==1.0{pins[name] * hashed}\n" for name in pins))
+    arguments = ["--no-index", "-f", str(wheel_dir), "-r", str(requirements), *options]
+    pip = _pip_download(tmp_path, *arguments)
+    capsys.readouterr()
+    ours = _lock(tmp_path, *arguments)
+    assert (pip.returncode == 0) is hashed, pip.stderr[-800:]
+    assert (ours == 0) is hashed
+    if not hashed:
+        why = {
+            "option": "--require-hashes on the command line",
+            "variable": "require-hashes set by PIP_REQUIRE_HASHES",
+            "pip.conf": f"require-hashes set by require-hashes in [global] of {tmp_path}/pip.conf",
+        }[given_by]
+        assert capsys.readouterr().err.startswith(
+            f"omniwheel: error: hash-checking mode is on ({why}): 'alpha==1.0' "
+        )
+
+
 #: (a requirements file's line, what the one-line error says after ``FILE:1: 'LINE': ``).
 BAD_LINES = [
     ("--index-url", "the value of --index-url is missing; write --index-url URL"),
@@ -507,7 +560,7 @@ def test_file_options_pip_accepts_are_read(tmp_path: Path) -> None:
     parsed = read_requirements(requirements)
     assert parsed.index_url == "http://a.invalid/simple/"
     assert parsed.no_index is True
-    assert parsed.require_hashes == f"{requirements}:3"
+    assert parsed.require_hashes == f"--require-hashes at {requirements}:3"
     (six,) = parsed.given
     assert (six.text, six.origin) == ("six==1.17.0", f"{requirements}:4")
     assert six.hashes == {"sha256": ("ab", "ef"), "sha512": ("cd",)}

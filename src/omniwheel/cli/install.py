@@ -28,11 +28,13 @@ from omniwheel.resolve import (
     locked_wheels,
     pip_constraints,
     pip_index_config,
+    pip_require_hashes,
     pip_settings,
     read_lock,
     read_requirements,
     write_lock,
 )
+from omniwheel.resolve.config import PipSettings
 from omniwheel.resolve.download import Progress as ProgressCallback
 from omniwheel.resolve.lock import check_lock_path
 from omniwheel.resolve.requirements import check_hashes
@@ -120,6 +122,13 @@ def _add_sources(parser: argparse.ArgumentParser) -> None:
         choices=[strategy.value for strategy in IndexStrategy],
         help="first-index (default): a project comes from the first index that has it",
     )
+    parser.add_argument(
+        "--require-hashes",
+        action="store_true",
+        help="pip's hash-checking mode: every wheel needs a requirement pinned with == and "
+        "--hash in a requirements file (on by itself once any requirement has --hash; a "
+        "lock's hashes are always checked)",
+    )
     parser.add_argument("--offline", action="store_true", help="use only the cache")
     parser.add_argument("--cache-dir", type=Path, metavar="DIR")
     add_json(parser, quiet=True)
@@ -194,12 +203,15 @@ def register(commands: Any) -> None:
 
 
 def _requirement_set(
-    args: argparse.Namespace, packages: list[str], configured: list[tuple[Path, str]]
+    args: argparse.Namespace, packages: list[str], settings: PipSettings | None
 ) -> RequirementSet:
-    """What to resolve: pip's ``configured`` constraints (``pip_constraints``) then ``-c``
-    files, ``-r`` files, and the command line's packages. Constraints files are read
-    first, as pip reads them, so a ``-i`` in a ``-r`` file wins."""
+    """What to resolve: the constraints of pip's ``settings`` (``None`` for an install of a
+    lock, which is installed as it stands) then ``-c`` files, ``-r`` files, and the command
+    line's packages. Constraints files are read first, as pip reads them, so a ``-i`` in a
+    ``-r`` file wins. Hash-checking mode is on by ``--require-hashes`` in a file, on the
+    command line or in pip's settings, as pip turns it on."""
     wanted = RequirementSet()
+    configured = [] if settings is None else pip_constraints(settings)
     for path, named_by in configured:
         read_requirements(path, wanted, constraint=True, named_by=named_by)
     for path in args.constraint:
@@ -213,6 +225,11 @@ def _requirement_set(
             wanted.add(f"{parsed.name}=={parsed.version}")
         else:
             wanted.add(text)
+    if settings is not None and wanted.require_hashes is None:
+        if args.require_hashes:
+            wanted.require_hashes = "--require-hashes on the command line"
+        elif (origin := pip_require_hashes(settings)) is not None:
+            wanted.require_hashes = f"require-hashes set by {origin}"
     return wanted
 
 
@@ -291,7 +308,7 @@ def _checked_targets(
 
 def run_lock(args: argparse.Namespace) -> int:
     settings = pip_settings(command="lock")
-    wanted = _requirement_set(args, args.packages, pip_constraints(settings))
+    wanted = _requirement_set(args, args.packages, settings)
     if not wanted.requirements:
         raise UsageError("nothing to lock: give requirements or -r FILE")
     platforms = _platforms(args, args.platform)
@@ -352,17 +369,6 @@ def _lock_argument(args: argparse.Namespace) -> tuple[Path | None, list[str]]:
     return args.lock, packages
 
 
-def _check_into(into: Path) -> None:
-    """Refuse an ``--into`` that is (or lies under) something other than a directory before
-    anything is resolved: every layout makes directories there."""
-    existing = next(path for path in (into, *into.parents) if path.exists() or path.is_symlink())
-    if not existing.is_dir():
-        raise UsageError(
-            f"--into {into}: {existing} is not a directory; give a directory (one that does "
-            "not exist yet is created)"
-        )
-
-
 def _check_slices(names: list[str], platforms: list[Platform]) -> None:
     """Refuse two platforms whose wheels would be the same slice of an app's frameworks (one
     architecture, both device or both simulator, as ``ios`` and ``ios@14.0`` are): the
@@ -391,11 +397,13 @@ def run_install(args: argparse.Namespace) -> int:
             "platforms (iOS device and simulator, as XCFrameworks); give one --platform"
         )
     _check_slices(args.platform, platforms)
-    _check_into(args.into)
+    for platform in platforms:
+        layout.check_into(args.into, platform)
     lock_path, packages = _lock_argument(args)
     settings = pip_settings(command="install")
-    # pip's configured constraints shape a resolution; a lock is installed as it stands.
-    wanted = _requirement_set(args, packages, [] if lock_path else pip_constraints(settings))
+    # pip's configured constraints and hash-checking shape a resolution; a lock (whose
+    # hashes are always checked) is installed as it stands.
+    wanted = _requirement_set(args, packages, None if lock_path else settings)
     if lock_path is not None and (wanted.requirements or wanted.constraints):
         raise UsageError(
             f"give either a lock ({lock_path}) or requirements and constraints, not both"

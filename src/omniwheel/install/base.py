@@ -86,6 +86,17 @@ class Layout(ABC):
                 f"not {platform}; choose another --layout"
             )
 
+    def check_into(self, into: Path, platform: Platform) -> None:
+        """Refuse, before anything is resolved or fetched, an install directory an install
+        for ``platform`` cannot go into: here, one that is (or lies under) something other
+        than a directory, as every layout makes directories there."""
+        existing = next(path for path in (into, *into.parents) if os.path.lexists(path))
+        if not existing.is_dir():
+            raise UsageError(
+                f"--into {into}: {existing} is not a directory; give a directory (one that "
+                "does not exist yet is created)"
+            )
+
     @abstractmethod
     def install(
         self, items: Sequence[InstallItem], platform: Platform, into: Path, options: LayoutOptions

@@ -143,10 +143,10 @@ def _read_lock(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     return info, packages
 
 
-def _check_abi(into: Path, earlier: Mapping[str, str], info: Mapping[str, str]) -> None:
+def _check_abi(into: Path, earlier: Mapping[str, str], platform: Platform) -> None:
     """Refuse to add packages for another ABI to a lock: Pyodide would load the earlier
     ABI's binaries as well, and they cannot run there."""
-    before, wanted = earlier.get("abi_version"), info["abi_version"]
+    before, wanted = earlier.get("abi_version"), platform.abi or ""
     if before is not None and before != wanted:
         raise UsageError(
             f"{into} holds Pyodide packages for ABI {before or 'none'} ({LOCK_FILE}); "
@@ -170,6 +170,13 @@ class PyodideLayout(Layout):
     name = "pyodide"
     families = frozenset({"emscripten"})
 
+    def check_into(self, into: Path, platform: Platform) -> None:
+        """A directory whose pyodide-lock.json is for another ABI is refused too."""
+        super().check_into(into, platform)
+        lock_path = into / LOCK_FILE
+        if lock_path.is_file():
+            _check_abi(into, _read_lock(lock_path)[0], platform)
+
     def install(
         self, items: Sequence[InstallItem], platform: Platform, into: Path, options: LayoutOptions
     ) -> InstallReport:
@@ -178,8 +185,8 @@ class PyodideLayout(Layout):
         earlier_info, earlier = _read_lock(lock_path) if lock_path.is_file() else ({}, {})
         # The Pyodide release an earlier install named stays unless another one is given.
         version = options.pyodide_version or earlier_info.get("version")
+        _check_abi(into, earlier_info, platform)
         info = lock_info(platform, version)
-        _check_abi(into, earlier_info, info)
         # Wheels not already in place (a wheel given from ``into`` itself stays).
         copied = [
             item for item in items if item.path.resolve() != (into / item.wheel.filename).resolve()

@@ -12,6 +12,7 @@ from omniwheel.resolve.config import (
     IndexStrategy,
     pip_constraints,
     pip_index_config,
+    pip_require_hashes,
     pip_settings,
 )
 from omniwheel.resolve.http import FetchError
@@ -47,6 +48,7 @@ __all__ = [
     "locked_wheels",
     "pip_constraints",
     "pip_index_config",
+    "pip_require_hashes",
     "pip_settings",
     "platform_marker",
     "read_lock",

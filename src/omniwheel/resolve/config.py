@@ -20,9 +20,16 @@ from typing import NamedTuple
 from omniwheel.errors import OmniwheelError, UsageError
 
 #: Settings pip reads from the environment as ``PIP_<NAME>``.
-_VARIABLES = ("index-url", "extra-index-url", "find-links", "no-index", "constraint")
+_VARIABLES = (
+    "index-url",
+    "extra-index-url",
+    "find-links",
+    "no-index",
+    "constraint",
+    "require-hashes",
+)
 #: Settings pip reads as booleans, with its ``strtobool``.
-_BOOLEANS = ("no-index",)
+_BOOLEANS = ("no-index", "require-hashes")
 #: The words pip's ``strtobool`` reads as true and as false (in any case).
 _TRUE = ("y", "yes", "t", "true", "on", "1")
 _FALSE = ("n", "no", "f", "false", "off", "0")
@@ -169,6 +176,14 @@ def pip_constraints(settings: PipSettings) -> list[tuple[Path, str]]:
     (``PIP_CONSTRAINT``, or the key in a pip.conf file), for the message if it is missing."""
     paths = settings.get("constraint", "").split()
     return [(Path(name), settings.origins["constraint"]) for name in paths]
+
+
+def pip_require_hashes(settings: PipSettings) -> str | None:
+    """Where pip's ``require-hashes`` setting turns hash-checking mode on (``PIP_REQUIRE_HASHES``
+    or the key in a pip.conf file), if it does."""
+    value = settings.get("require-hashes", "0")
+    origin = settings.origins.get("require-hashes", "")
+    return origin if _boolean(value, origin) else None
 
 
 def pip_default_index() -> str:

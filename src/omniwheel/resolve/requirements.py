@@ -124,7 +124,8 @@ class RequirementSet:
     #: A file's ``--no-index``: no index at all, find-links only (as on pip's command line).
     no_index: bool = False
     find_links: list[str] = field(default_factory=list)
-    #: Where ``--require-hashes`` was first read (``FILE:LINE``), if anywhere.
+    #: Where ``--require-hashes`` was first given (``--require-hashes at FILE:LINE``, or the
+    #: command line's or pip's setting), if anywhere.
     require_hashes: str | None = None
 
     @property
@@ -159,7 +160,7 @@ class RequirementSet:
         """Why pip's hash-checking mode is on (``None``: it is off): ``--require-hashes``,
         or any requirement or constraint with a ``--hash``."""
         if self.require_hashes:
-            return f"--require-hashes at {self.require_hashes}"
+            return self.require_hashes
         hashed = next((given for given in self.given if given.hashes), None)
         return None if hashed is None else f"{hashed.origin} has --hash"
 
@@ -393,7 +394,7 @@ def _apply_options(
     """A line of options, as pip's ``handle_option_line`` applies them (``-f``: the
     first on the line, relative to the file when it exists there)."""
     if options.require_hashes and result.require_hashes is None:
-        result.require_hashes = where
+        result.require_hashes = f"--require-hashes at {where}"
     if options.no_index:
         result.no_index = True
     if options.index_url:

@@ -392,8 +392,9 @@ def _explain_project(
             first_index = provider.sources.config.strategy is IndexStrategy.FIRST_INDEX
             pages = ", ".join(listing[:1] if first_index else listing)
             return f"{name}: its project page on {pages} lists no files of it ({wanted})"
-        indexes = ", ".join(provider.sources.config.index_urls) or "no index"
-        return f"{name}: no such project on {indexes} or in find-links ({wanted})"
+        indexes = ", ".join(provider.sources.config.index_urls)
+        where = f"on {indexes} or in find-links" if indexes else "in find-links (no index)"
+        return f"{name}: no such project {where} ({wanted})"
     specifier = functools.reduce(operator.and_, [need.specifier for need in needs], constraint)
     matching = sorted(specifier.filter(project.all_versions), reverse=True)
     if not matching:
