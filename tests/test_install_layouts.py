@@ -18,6 +18,7 @@ import pytest
 
 import localindex
 from omniwheel.cli.main import main
+from omniwheel.install.site_packages import mark_requested
 from test_rewrite_repair_pe import wine as wine  # the session fixture, shared
 
 pytestmark = pytest.mark.network
@@ -29,10 +30,13 @@ MARKUPSAFE_FILES = [
     "_speedups.pyi",
     "py.typed",
 ]
+#: markupsafe's dist-info when it was asked for by name: ``REQUESTED`` as ``pip install
+#: --target`` (which fills the testbed's app_packages) writes it.
 MARKUPSAFE_DIST_INFO = [
     "INSTALLER",
     "METADATA",
     "RECORD",
+    "REQUESTED",
     "WHEEL",
     "licenses/LICENSE.txt",
     "top_level.txt",
@@ -197,11 +201,91 @@ def test_site_packages_matches_uv_target(served_index: tuple[str, object], tmp_p
     )
     subprocess.run(command, check=True, capture_output=True)
     ours, theirs = _tree(into), _tree(uv_target)
-    # uv adds its own lock file and marks the requested project (REQUESTED).
-    assert ours == [p for p in theirs if p != ".lock" and not p.endswith("/REQUESTED")]
+    # uv adds its own lock file and marks every project REQUESTED; pip and we mark jinja2.
+    extra = {".lock", "markupsafe-3.0.4.dist-info/REQUESTED"}
+    assert ours == [p for p in theirs if p not in extra]
     for path in ours:
         if not path.endswith(("/RECORD", "/INSTALLER")):
             assert (into / path).read_bytes() == (uv_target / path).read_bytes()
+
+
+def test_site_packages_matches_pip_target(
+    served_index: tuple[str, object], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same files as ``pip install --target``, ``REQUESTED`` on the project asked for
+    only, and the same RECORD rows but INSTALLER's (which names the installer)."""
+    url, _ = served_index
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    into = _install(
+        url,
+        tmp_path,
+        "jinja2",
+        "--platform",
+        "android",
+        "--python",
+        "3.13",
+        "--layout",
+        "site-packages",
+    )
+    pip_target = tmp_path / "pip"
+    pip = [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    pip += ["--target", str(pip_target), "--index-url", url, "--only-binary", ":all:"]
+    pip += ["--no-compile", "--python-version", "3.13", "--implementation", "cp", "--abi", "cp313"]
+    subprocess.run([*pip, "--platform", "android_24_arm64_v8a", "jinja2"], check=True)
+    assert _tree(into) == _tree(pip_target)
+    assert "jinja2-3.1.6.dist-info/REQUESTED" in _tree(into)
+
+    def rows(root: Path) -> set[tuple[str, ...]]:
+        records = root.glob("*.dist-info/RECORD")
+        found = {tuple(line.split(",")) for path in records for line in path.read_text().split()}
+        return {row for row in found if not row[0].endswith("/INSTALLER")}
+
+    assert rows(into) == rows(pip_target)
+
+
+def test_requested_marks_only_the_named_projects_top_level_dist_info() -> None:
+    """The row goes before RECORD's own; a wheel's own REQUESTED, a project not asked for
+    and a dist-info nested in a package are left as they are."""
+    empty = "sha256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU,0"
+    files: dict[str, str | bytes] = {
+        "app/a-1.0.dist-info/RECORD": b"a/__init__.py,sha256=x,1\na-1.0.dist-info/RECORD,,\n",
+        "app/b-1.0.dist-info/RECORD": b"b-1.0.dist-info/REQUESTED,sha256=y,3\n",
+        "app/c-1.0.dist-info/RECORD": b"c-1.0.dist-info/RECORD,,\n",
+        "app/d/_vendor/a-1.0.dist-info/RECORD": b"x,,\n",
+        "app/a/__init__.py": b"",
+    }
+    marked = mark_requested(files, {"a", "b", "d"}, "app/")
+    assert marked["app/a-1.0.dist-info/RECORD"] == (
+        f"a/__init__.py,sha256=x,1\na-1.0.dist-info/REQUESTED,{empty}\n"
+        "a-1.0.dist-info/RECORD,,\n".encode()
+    )
+    assert marked["app/a-1.0.dist-info/REQUESTED"] == b""
+    assert {path: data for path, data in marked.items() if "a-1.0.dist-info" not in path} == {
+        path: data for path, data in files.items() if "a-1.0.dist-info" not in path
+    }
+    assert marked["app/d/_vendor/a-1.0.dist-info/RECORD"] == b"x,,\n"
+
+
+def test_a_project_asked_for_earlier_stays_requested(
+    make_wheel: Callable[..., Path], tmp_path: Path
+) -> None:
+    """A later install that brings the project again as a dependency keeps its mark, as
+    pip keeps an installed project it only checks."""
+    into = tmp_path / "into"
+    base = make_wheel("base-1.0-py3-none-any.whl")
+    metadata = b"Metadata-Version: 2.1\nName: app\nVersion: 1.0\nRequires-Dist: base\n"
+    app = make_wheel("app-1.0-py3-none-any.whl", {"app-1.0.dist-info/METADATA": metadata})
+    assert _install_wheels(tmp_path, into, base, "--platform", "linux-x86_64") == 0
+    found = ["-f", base.parent]  # base comes as app's dependency, from find-links
+    assert _install_wheels(tmp_path, into, app, *found, "--platform", "linux-x86_64") == 0
+    marks = sorted(path for path in _tree(into) if path.endswith("/REQUESTED"))
+    assert marks == ["app-1.0.dist-info/REQUESTED", "base-1.0.dist-info/REQUESTED"]
+    # Into a fresh directory, the dependency is not marked.
+    fresh = tmp_path / "fresh"
+    assert _install_wheels(tmp_path, fresh, app, *found, "--platform", "linux-x86_64") == 0
+    assert [path for path in _tree(fresh) if path.endswith("/REQUESTED")] == [
+        "app-1.0.dist-info/REQUESTED"
+    ]
 
 
 def test_android_layout_keeps_extension_modules(
@@ -449,15 +533,23 @@ def test_hardlink_install_equals_copy_install(
     served_index: tuple[str, object], tmp_path: Path, layout: str
 ) -> None:
     """Placing a cached image by hard links gives the same files, bytes and modes as copying
-    it, and as the install that built the image; hard-linked files are the cache's."""
+    it, and as the install that built the image; hard-linked files are the cache's, but
+    for the requested project's RECORD and REQUESTED, written for this install."""
     url, _ = served_index
     arguments = ["jinja2", "--platform", "ios", "--python", "3.13", "--layout", layout]
     trees = {}
     for run, mode in [("built", "copy"), ("copy", "copy"), ("hardlink", "hardlink")]:
         into = _install(url, tmp_path, *arguments, "--link-mode", mode)
         trees[run] = _files(into)
-        links = {(into / path).stat().st_nlink for path in trees[run]}
-        assert links == ({1} if mode == "copy" else {2}), run
+        written = {path for path in trees[run] if (into / path).stat().st_nlink == 1}
+        if mode == "copy":
+            assert written == set(trees[run]), run
+        else:
+            assert {path.partition("jinja2-3.1.6.dist-info/")[2] for path in written} == {
+                "RECORD",
+                "REQUESTED",
+            }
+            assert all((into / path).stat().st_nlink == 2 for path in set(trees[run]) - written)
         into.rename(tmp_path / run)
     assert trees["built"] == trees["copy"] == trees["hardlink"]
     assert any(path.endswith(".py") for path in trees["copy"])
@@ -605,6 +697,7 @@ def test_upgrade_removes_directories_it_empties(
         "demo-2.0.dist-info/INSTALLER",
         "demo-2.0.dist-info/METADATA",
         "demo-2.0.dist-info/RECORD",
+        "demo-2.0.dist-info/REQUESTED",
         "demo-2.0.dist-info/WHEEL",
         "demo.py",
         "demo/kept/notes.txt",
@@ -645,6 +738,7 @@ def test_record_paths_of_data_files_are_plain(
         "platty-1.0.dist-info/INSTALLER",
         "platty-1.0.dist-info/METADATA",
         "platty-1.0.dist-info/RECORD",
+        "platty-1.0.dist-info/REQUESTED",
         "platty-1.0.dist-info/WHEEL",
         "platty/__init__.py",
         "platty_plat/__init__.py",

@@ -429,6 +429,7 @@ def run_install(args: argparse.Namespace) -> int:
             args.pyodide_version,
             LinkMode(args.link_mode),
             session.cache_dir,
+            wanted.requested,  # none for a lock: it does not say what was asked for
         )
         with _progress(for_people, total) as advance:
             if len(targets) == 1:

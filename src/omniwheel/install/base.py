@@ -32,12 +32,14 @@ class LayoutOptions:
     """Settings some layouts use: the iOS app's bundle id prefix; the Pyodide release
     (Pyodide 0.26 and 0.27 refuse a pyodide-lock.json that does not name their version);
     how files are placed; where installed images and check verdicts are cached (``None``:
-    a temporary directory, nothing kept)."""
+    a temporary directory, nothing kept); the projects the user asked for by name
+    (normalized), which get pip's ``REQUESTED`` marker where a layout keeps dist-info."""
 
     app_id: str = "org.example.app"
     pyodide_version: str | None = None
     link_mode: LinkMode = LinkMode.COPY
     cache_dir: Path | None = None
+    requested: frozenset[str] = frozenset()
 
 
 @dataclass

@@ -17,7 +17,7 @@ import posixpath
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import cache
@@ -35,11 +35,11 @@ from omniwheel.install.base import (
 )
 from omniwheel.install.images import ImageCache, Placer, Source, image_files, image_key
 from omniwheel.platforms import Platform
-from omniwheel.wheel import Record
+from omniwheel.wheel import Record, RecordEntry
 
 if TYPE_CHECKING:  # installer is imported where a wheel is unpacked
     from installer.destinations import SchemeDictionaryDestination
-    from installer.records import RecordEntry
+    from installer.records import RecordEntry as InstallerRecordEntry
     from installer.scripts import LauncherKind, ScriptSection
 
 _INSTALLER = b"omniwheel\n"
@@ -82,15 +82,15 @@ def read_installed(target: Path) -> Installed:
     return found
 
 
+def _project(dist_info: str) -> str:
+    """The normalized project name of a ``<name>-<version>.dist-info`` directory name."""
+    return canonicalize_name(dist_info.removesuffix(".dist-info").rpartition("-")[0])
+
+
 def installed_files(installed: Installed, name: str) -> Installed:
     """The distributions of project ``name`` among ``installed``."""
     wanted = canonicalize_name(name)
-    found: Installed = {}
-    for dist_info, rows in installed.items():
-        project = dist_info.name.removesuffix(".dist-info").rpartition("-")[0]
-        if canonicalize_name(project) == wanted:
-            found[dist_info] = rows
-    return found
+    return {path: rows for path, rows in installed.items() if _project(path.name) == wanted}
 
 
 def owned_paths(installed: Installed, prefix: str = "") -> set[str]:
@@ -140,6 +140,36 @@ def _remove_empty(directories: Iterable[Path], root: Path) -> None:
             directory = directory.parent
 
 
+def mark_requested(
+    files: Mapping[str, Source], requested: Container[str], packages: str = ""
+) -> dict[str, Source]:
+    """``files`` with pip's ``REQUESTED`` marker (and its RECORD row, so that an upgrade
+    removes it) in the dist-info of each project in ``requested``: the record of which
+    projects the user asked for and which came as dependencies. ``packages`` is the
+    prefix (``""`` or ``"dir/"``) of the directory the dist-info directories are in."""
+    marked = dict(files)
+    for relative in files:
+        directory, _, member = relative.removeprefix(packages).partition("/")
+        if not relative.startswith(packages) or member != "RECORD":
+            continue
+        if not directory.endswith(".dist-info") or _project(directory) not in requested:
+            continue
+        source = files[relative]
+        data = source if isinstance(source, bytes) else Path(source).read_bytes()
+        # Rows are handled as text: parsing a RECORD of thousands of rows would cost more
+        # than the rest of the install.
+        lines = data.rstrip(b"\n").split(b"\n")
+        marker = f"{directory}/REQUESTED"
+        if any(line.startswith(f"{marker},".encode()) for line in lines):
+            continue  # the wheel ships its own (RECORD lists it): leave it as it is
+        row = Record([RecordEntry.for_bytes(marker, b"")]).serialize().rstrip(b"\n")
+        # Before RECORD's own row, last by convention.
+        lines.insert(len(lines) - lines[-1].startswith(f"{directory}/RECORD,".encode()), row)
+        marked[relative] = b"\n".join(lines) + b"\n"
+        marked[f"{packages}{marker}"] = b""
+    return marked
+
+
 def _scheme(target: Path, name: str) -> dict[str, str]:
     return {
         "purelib": str(target),
@@ -183,7 +213,7 @@ def _destination() -> type[SchemeDictionaryDestination]:
     class TargetDestination(SchemeDictionaryDestination):
         def write_script(
             self, name: str, module: str, attr: str, section: ScriptSection
-        ) -> RecordEntry:
+        ) -> InstallerRecordEntry:
             """installer's script, its POSIX shebang ``#!`` + the interpreter command as
             given: installer takes ``/usr/bin/env python3`` for a path with a space, and its
             ``/bin/sh`` wrapper runs that as one (missing) program."""
@@ -198,7 +228,7 @@ def _destination() -> type[SchemeDictionaryDestination]:
             self,
             scheme: Scheme,
             record_file_path: str,
-            records: Iterable[tuple[Scheme, RecordEntry]],
+            records: Iterable[tuple[Scheme, InstallerRecordEntry]],
         ) -> None:
             """RECORD paths without installer's ``./`` for files of other schemes in the
             same directory (``.data/platlib`` when purelib is the root: ``_scheme``)."""
@@ -302,9 +332,16 @@ class SitePackagesLayout(Layout):
         options: LayoutOptions,
     ) -> None:
         """Replace earlier installs of ``names`` by ``files`` (one mapping per wheel), after
-        checking that no file of the user's own would be replaced."""
-        if into.is_dir():
-            installed = read_installed(self.packages(into))
+        checking that no file of the user's own would be replaced. The projects asked for,
+        and those an earlier install marked so, are marked ``REQUESTED``."""
+        exists = into.is_dir()
+        installed = read_installed(self.packages(into)) if exists else {}
+        marked = {path for path in installed if (path / "REQUESTED").is_file()}
+        requested = options.requested | {_project(path.name) for path in marked}
+        if requested:
+            prefix = self.packages(into).relative_to(into).as_posix() + "/"
+            files = [mark_requested(group, requested, prefix.removeprefix("./")) for group in files]
+        if exists:
             placed = self.destinations(relative for group in files for relative in group)
             refuse_foreign_files(into, placed, self.owned(installed))
             for name in names:

@@ -136,6 +136,16 @@ class RequirementSet:
     def constraints(self) -> list[str]:
         return [given.text for given in self.given if given.constraint]
 
+    @property
+    def requested(self) -> frozenset[str]:
+        """The normalized names of the projects asked for (not merely constrained), which
+        an install marks ``REQUESTED`` as pip does."""
+        return frozenset(
+            canonicalize_name(given.requirement.name)
+            for given in self.given
+            if not given.constraint
+        )
+
     def add(
         self,
         text: str,
