@@ -18,6 +18,7 @@ import pytest
 
 import localindex
 from omniwheel.cli.main import main
+from omniwheel.install.images import Placer
 from omniwheel.install.site_packages import mark_requested
 from test_rewrite_repair_pe import wine as wine  # the session fixture, shared
 
@@ -264,6 +265,41 @@ def test_requested_marks_only_the_named_projects_top_level_dist_info() -> None:
         path: data for path, data in files.items() if "a-1.0.dist-info" not in path
     }
     assert marked["app/d/_vendor/a-1.0.dist-info/RECORD"] == b"x,,\n"
+
+
+def test_an_install_cut_short_is_finished_by_the_next(
+    make_wheel: Callable[..., Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Each wheel's RECORD is placed before its other files, so the files an interrupted
+    install left are the RECORD's, which the next install replaces instead of refusing
+    them as the user's own."""
+    files = {f"demo/m{number}.py": b"x = 1\n" for number in range(20)}
+    wheel = make_wheel("demo-1.0-py3-none-any.whl", files)
+    into = tmp_path / "into"
+    place = Placer._place
+    calls = 0
+
+    def cut_short(self: Placer, source: str | bytes, target: str) -> None:
+        nonlocal calls
+        calls += 1
+        if calls > 5:
+            raise OSError(28, "No space left on device")
+        place(self, source, target)
+
+    monkeypatch.setattr(Placer, "_place", cut_short)
+    capsys.readouterr()
+    assert _install_wheels(tmp_path, into, wheel, "--platform", "linux-x86_64") == 1
+    assert capsys.readouterr().err == "omniwheel: error: No space left on device\n"
+    left = _tree(into)
+    assert "demo-1.0.dist-info/RECORD" in left and len(left) == 5
+    monkeypatch.setattr(Placer, "_place", place)
+    assert _install_wheels(tmp_path, into, wheel, "--platform", "linux-x86_64") == 0
+    fresh = tmp_path / "fresh"
+    assert _install_wheels(tmp_path, fresh, wheel, "--platform", "linux-x86_64") == 0
+    assert _tree(into) == _tree(fresh)
 
 
 def test_a_project_asked_for_earlier_stays_requested(

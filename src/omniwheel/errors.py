@@ -2,7 +2,9 @@
 
 Library code raises these with a message that names the offending input and
 what would be right; the CLI prints ``omniwheel: error: <message>`` and exits
-with ``exit_code``. Anything else escaping is a bug and gets a traceback.
+with ``exit_code``. An ``OSError`` (a full disk, a directory the user may not
+write) gets one line too, its reason and file; anything else escaping is a bug and
+gets a traceback.
 """
 
 

@@ -126,6 +126,12 @@ def execute(args: argparse.Namespace) -> int:
             raise
         errors.print(f"omniwheel: error: {error}", markup=False)
         return error.exit_code
+    except OSError as error:  # the file system or the network refused: disk full, no access
+        if args.debug:
+            raise
+        where = f": {error.filename}" if error.filename else ""
+        errors.print(f"omniwheel: error: {error.strerror or error}{where}", markup=False)
+        return OmniwheelError.exit_code
     except KeyboardInterrupt:
         errors.print("omniwheel: interrupted")
         return 130
