@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -468,6 +469,34 @@ def test_hash_checking_errors_name_each_package_and_the_line_to_write(
         capsys.readouterr().err
     )
     assert not into.exists()
+
+
+def test_a_hash_pin_chooses_among_one_versions_wheels_as_pips_does(
+    make_wheel: MakeWheel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The iOS wheel outranks the pure one by its tags, but the pure one's hash is pinned:
+    pip takes the pinned file, and so do we (instead of refusing the iOS one)."""
+    _without_pip_configuration(monkeypatch)
+    pure = make_wheel("gamma-1.0-py3-none-any.whl", {"gamma/__init__.py": b""})
+    ios = make_wheel(
+        "gamma-1.0-cp313-cp313-ios_13_0_arm64_iphoneos.whl", {"gamma/__init__.py": b"# ios\n"}
+    )
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text(f"gamma==1.0 --hash=sha256:{file_sha256(pure)}\n")
+    localindex.build_index(tmp_path / "index", [pure, ios])
+    with localindex.serve(tmp_path / "index", json_pages=True) as (url, _):
+        arguments = ["--index-url", url, "-r", str(requirements)]
+        pip = _pip_download(
+            tmp_path,
+            *arguments,
+            *["--only-binary", ":all:", "--platform", "ios_13_0_arm64_iphoneos"],
+            *["--python-version", "3.13", "--implementation", "cp", "--abi", "cp313"],
+        )
+        assert _lock(tmp_path, *arguments) == 0
+    assert pip.returncode == 0, pip.stderr[-800:]
+    assert [path.name for path in (tmp_path / "pip").iterdir()] == [pure.name]
+    lock = tomllib.loads((tmp_path / "pylock.toml").read_text())
+    assert [wheel["name"] for wheel in lock["packages"][0]["wheels"]] == [pure.name]
 
 
 def test_a_project_missing_with_no_index_is_looked_for_in_find_links_only(

@@ -316,7 +316,11 @@ def run_lock(args: argparse.Namespace) -> int:
     check_lock_path(output)
     with _session(args, wanted, settings) as session:
         lock, _ = session.lock(
-            wanted.requirements, platforms, constraints=wanted.constraints, lock_dir=output.parent
+            wanted.requirements,
+            platforms,
+            constraints=wanted.constraints,
+            hash_pins=wanted.hash_pins,
+            lock_dir=output.parent,
         )
         _checked_targets(wanted, lock, platforms, output.parent, session)
     write_lock(lock, output)
@@ -419,7 +423,11 @@ def run_install(args: argparse.Namespace) -> int:
         else:
             lock_dir = args.into
             lock, _ = session.lock(
-                wanted.requirements, platforms, constraints=wanted.constraints, lock_dir=lock_dir
+                wanted.requirements,
+                platforms,
+                constraints=wanted.constraints,
+                hash_pins=wanted.hash_pins,
+                lock_dir=lock_dir,
             )
         targets = _checked_targets(wanted, lock, platforms, lock_dir, session)
         sizes = [wheel.size for _, wheels in targets for wheel in wheels]

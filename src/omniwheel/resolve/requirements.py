@@ -137,6 +137,19 @@ class RequirementSet:
         return [given.text for given in self.given if given.constraint]
 
     @property
+    def hash_pins(self) -> dict[str, dict[str, set[str]]]:
+        """The requirements' ``--hash`` values by project, for the resolver to prefer the
+        files they pin (constraints' pins count for nothing, as in pip)."""
+        pins: dict[str, dict[str, set[str]]] = {}
+        for given in self.given:
+            if given.constraint:
+                continue
+            by_algorithm = pins.setdefault(canonicalize_name(given.requirement.name), {})
+            for algorithm, digests in given.hashes.items():
+                by_algorithm.setdefault(algorithm, set()).update(digests)
+        return {name: found for name, found in pins.items() if found}
+
+    @property
     def requested(self) -> frozenset[str]:
         """The normalized names of the projects asked for (not merely constrained), which
         an install marks ``REQUESTED`` as pip does."""

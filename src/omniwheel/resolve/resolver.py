@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import operator
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -36,6 +36,8 @@ from omniwheel.resolve.simple import IndexFile
 from omniwheel.resolve.sources import Sources
 
 _MAX_ROUNDS = 20_000
+#: A requirements file's ``--hash`` pins: project -> algorithm -> hex digests (lower case).
+HashPins = Mapping[str, Mapping[str, Collection[str]]]
 #: The identifier a candidate depends on when its METADATA's Requires-Python excludes
 #: the target (pip's virtual Python requirement): nothing provides it, so resolvelib
 #: rejects that candidate and tries the next version. No project can have this name.
@@ -176,12 +178,14 @@ class _Provider(AbstractProvider[Need, Candidate, str]):
         sources: Sources,
         metadata: MetadataFetcher,
         constraints: Mapping[NormalizedName, SpecifierSet],
+        hash_pins: HashPins,
         pool: ThreadPoolExecutor,
     ) -> None:
         self.platform = platform
         self.sources = sources
         self.metadata = metadata
         self.constraints = constraints
+        self.hash_pins = hash_pins
         self._pool = pool
         self._python_full_version = marker_environment(platform)["python_full_version"]
         self._projects: dict[str, Future[ProjectFiles]] = {}
@@ -254,8 +258,10 @@ class _Provider(AbstractProvider[Need, Candidate, str]):
             usable = [c for c in project.choices[version] if c.file.yanked is None]
             if not usable and version in pinned:
                 usable = project.choices[version]
-            if usable:
-                found.append(Candidate(name, version, extras, usable[0]))
+            # As pip: a file whose listed hash a --hash pins beats better tags.
+            hashed = [c for c in usable if _hash_pinned(c.file.hashes, self.hash_pins.get(name))]
+            if hashed or usable:
+                found.append(Candidate(name, version, extras, (hashed or usable)[0]))
         if found:
             self._prefetch_metadata(found[0].file)
         return found
@@ -316,6 +322,13 @@ class _Provider(AbstractProvider[Need, Candidate, str]):
             needs.append(need)
             self._prefetch_project(need.name)
         return needs
+
+
+def _hash_pinned(listed: Mapping[str, str], pins: Mapping[str, Collection[str]] | None) -> bool:
+    """Whether a hash the index lists for a file is among a requirement's ``--hash`` pins."""
+    return pins is not None and any(
+        digest.lower() in pins.get(algorithm, ()) for algorithm, digest in listed.items()
+    )
 
 
 def _requires_python(metadata: Metadata) -> SpecifierSet:
@@ -445,9 +458,13 @@ def resolve(
     metadata: MetadataFetcher,
     *,
     constraints: Sequence[str] = (),
+    hash_pins: HashPins | None = None,
     workers: int = 8,
 ) -> Resolution:
     """Resolve ``requirements`` (PEP 508 strings) for ``platform``; raises ``ResolutionError``.
+
+    ``hash_pins`` (a requirements file's ``--hash`` values, by project) steer the choice
+    among one version's files, as pip's do: one whose listed hash is pinned is taken.
 
     A requirement or constraint whose marker is false on the target is dropped, as pip
     drops it: ``foo<2; sys_platform == "win32"`` does not constrain an iOS resolution."""
@@ -457,7 +474,7 @@ def resolve(
         if _applies(constraint, platform):
             pins[constraint.name] = pins.get(constraint.name, SpecifierSet()) & constraint.specifier
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        provider = _Provider(platform, sources, metadata, pins, pool)
+        provider = _Provider(platform, sources, metadata, pins, hash_pins or {}, pool)
         for need in needs:
             provider._prefetch_project(need.name)
         resolver: _Resolver[Need, Candidate, str] = _Resolver(provider, BaseReporter())

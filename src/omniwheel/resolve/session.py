@@ -16,7 +16,7 @@ from omniwheel.resolve.download import Downloader
 from omniwheel.resolve.http import HttpClient, split_credentials
 from omniwheel.resolve.lock import build_lock
 from omniwheel.resolve.metadata import MetadataFetcher
-from omniwheel.resolve.resolver import Resolution, resolve
+from omniwheel.resolve.resolver import HashPins, Resolution, resolve
 from omniwheel.resolve.sources import Sources, local_path
 
 
@@ -72,7 +72,11 @@ class Session:
         self.close()
 
     def resolve(
-        self, requirements: Sequence[str], platform: Platform, constraints: Sequence[str] = ()
+        self,
+        requirements: Sequence[str],
+        platform: Platform,
+        constraints: Sequence[str] = (),
+        hash_pins: HashPins | None = None,
     ) -> Resolution:
         return resolve(
             requirements,
@@ -80,6 +84,7 @@ class Session:
             self.sources,
             self.metadata,
             constraints=constraints,
+            hash_pins=hash_pins,
             workers=self.workers,
         )
 
@@ -89,8 +94,11 @@ class Session:
         platforms: Sequence[Platform],
         *,
         constraints: Sequence[str] = (),
+        hash_pins: HashPins | None = None,
         lock_dir: Path,
     ) -> tuple[Pylock, list[Resolution]]:
         """Resolve for every platform and merge the results into one lock."""
-        resolutions = [self.resolve(requirements, p, constraints) for p in platforms]
+        resolutions = [
+            self.resolve(requirements, platform, constraints, hash_pins) for platform in platforms
+        ]
         return build_lock(resolutions, self.downloader.sha256, lock_dir), resolutions
