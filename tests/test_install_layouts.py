@@ -176,20 +176,17 @@ def test_privacy_manifest_moves_into_the_framework(
     )
 
 
+#: The install the site-packages layout is compared with pip's and uv's on.
+JINJA2_FOR_ANDROID = [
+    *("jinja2", "--platform", "android", "--python", "3.13"),
+    *("--layout", "site-packages"),
+]
+
+
 def test_site_packages_matches_uv_target(served_index: tuple[str, object], tmp_path: Path) -> None:
     """The ``site-packages`` layout lays out the same files as ``uv pip install --target``."""
     url, _ = served_index
-    into = _install(
-        url,
-        tmp_path,
-        "jinja2",
-        "--platform",
-        "android",
-        "--python",
-        "3.13",
-        "--layout",
-        "site-packages",
-    )
+    into = _install(url, tmp_path, *JINJA2_FOR_ANDROID)
     uv_target = tmp_path / "uv"
     command = localindex.uv_install_command(
         "--index-url",
@@ -217,17 +214,7 @@ def test_site_packages_matches_pip_target(
     only, and the same RECORD rows but INSTALLER's (which names the installer)."""
     url, _ = served_index
     monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
-    into = _install(
-        url,
-        tmp_path,
-        "jinja2",
-        "--platform",
-        "android",
-        "--python",
-        "3.13",
-        "--layout",
-        "site-packages",
-    )
+    into = _install(url, tmp_path, *JINJA2_FOR_ANDROID)
     pip_target = tmp_path / "pip"
     pip = [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
     pip += ["--target", str(pip_target), "--index-url", url, "--only-binary", ":all:"]
