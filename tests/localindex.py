@@ -196,6 +196,8 @@ class _Handler(SimpleHTTPRequestHandler):
     disable_nagle_algorithm = True
     json_pages = False
     ranges: Ranges = "all"
+    #: ``Cache-Control`` of project pages (``None``: none, so clients revalidate each time).
+    cache_control: str | None = None
     log: RequestLog
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -224,6 +226,7 @@ class _Handler(SimpleHTTPRequestHandler):
             # A 304 repeats the validator (RFC 9110 15.4.5); uv refetches the page without it.
             self.send_response(304)
             self.send_header("ETag", etag)
+            self._send_cache_control()
             self.end_headers()
             return
         self.send_response(200)
@@ -232,8 +235,13 @@ class _Handler(SimpleHTTPRequestHandler):
         )
         self.send_header("Content-Length", str(len(body)))
         self.send_header("ETag", etag)
+        self._send_cache_control()
         self.end_headers()
         self.wfile.write(body)
+
+    def _send_cache_control(self) -> None:
+        if self.cache_control is not None:
+            self.send_header("Cache-Control", self.cache_control)
 
     def _range(self, spec: str) -> None:
         path = Path(self.translate_path(self.path))
@@ -255,11 +263,16 @@ class _Handler(SimpleHTTPRequestHandler):
 
 @contextmanager
 def serve(
-    root: Path, *, json_pages: bool, ranges: Ranges = "all"
+    root: Path, *, json_pages: bool, ranges: Ranges = "all", cache_control: str | None = None
 ) -> Iterator[tuple[str, RequestLog]]:
     """Serve ``root`` on 127.0.0.1 (ephemeral port); yields the index URL and the request log."""
     log = RequestLog()
-    settings = {"json_pages": json_pages, "ranges": ranges, "log": log}
+    settings = {
+        "json_pages": json_pages,
+        "ranges": ranges,
+        "cache_control": cache_control,
+        "log": log,
+    }
     handler = type("Handler", (_Handler,), settings)
     server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(root)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -11,7 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+import localindex
 import realwheels
+from conftest import MakeWheel
+from omniwheel.cli.main import main
 
 # Runs the CLI in-process (output captured), imports what argv[3] names as a command
 # would, then reports which of the modules named in argv[2] are loaded.
@@ -187,3 +192,26 @@ def test_lazy_package_exports_load_on_first_use_and_refuse_unknown_names() -> No
         "False True omniwheel.wheel.reader True",
         "module 'omniwheel.wheel' has no attribute 'Whee1'",
     ]
+
+
+@pytest.mark.parametrize(("cache_control", "loads_httpx"), [("max-age=600", False), (None, True)])
+def test_a_warm_install_of_fresh_pages_loads_no_http_client(
+    make_wheel: MakeWheel, tmp_path: Path, cache_control: str | None, loads_httpx: bool
+) -> None:
+    """Pages an index said are fresh (``Cache-Control: max-age``) are read from the cache:
+    nothing is fetched, so httpx is never loaded; without it every page is revalidated."""
+    wheel = make_wheel("demo-1.0-py3-none-any.whl")
+    localindex.build_index(tmp_path / "index", [wheel])
+    with localindex.serve(tmp_path / "index", json_pages=True, cache_control=cache_control) as (
+        url,
+        log,
+    ):
+        install = ["install", "demo", "--index-url", url, "--platform", "linux-x86_64"]
+        install += ["--cache-dir", str(tmp_path / "cache"), "--json"]
+        assert main([*install, "--into", str(tmp_path / "first")]) == 0
+        requests = len(log.lines)
+        codes, loaded, _ = _loaded([[*install, "--into", str(tmp_path / "again")]], ["httpx"])
+    assert codes == [0]
+    assert (loaded == ["httpx"]) is loads_httpx
+    assert (len(log.lines) > requests) is loads_httpx
+    assert (tmp_path / "again" / "demo-1.0.dist-info" / "RECORD").is_file()

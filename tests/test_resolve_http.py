@@ -15,7 +15,8 @@ import httpx
 import pytest
 
 from omniwheel.cli.main import main
-from omniwheel.resolve.http import _HostAuth, split_credentials
+from omniwheel.resolve.http import split_credentials
+from omniwheel.resolve.transport import HostAuth
 
 Route = tuple[int, dict[str, str], bytes]
 AUTHORIZATION = "Basic " + base64.b64encode(b"alice:s3cret").decode()
@@ -241,7 +242,7 @@ def test_credentials_for_a_default_port_written_out_reach_that_host() -> None:
     )
     assert clean == ["https://Files.Example.org:443/simple/", "http://localhost:8080/"]
     request = httpx.Request("GET", "https://files.example.org/packages/foo.whl")
-    [sent] = list(_HostAuth(credentials).auth_flow(request))
+    [sent] = list(HostAuth(credentials).auth_flow(request))
     assert sent.headers["Authorization"] == "Basic " + base64.b64encode(b"alice:s@cret").decode()
     other = httpx.Request("GET", "http://localhost:8081/")
-    assert "Authorization" not in next(_HostAuth(credentials).auth_flow(other)).headers
+    assert "Authorization" not in next(HostAuth(credentials).auth_flow(other)).headers

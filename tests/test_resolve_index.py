@@ -35,7 +35,7 @@ from omniwheel.resolve.candidates import ProjectFiles
 from omniwheel.resolve.http import FetchError, HttpClient
 from omniwheel.resolve.metadata import MetadataFetcher
 from omniwheel.resolve.simple import JSON_V1, IndexFormatError
-from omniwheel.resolve.sources import Sources
+from omniwheel.resolve.sources import Sources, local_path
 from omniwheel.wheel import Wheel
 
 pytestmark = pytest.mark.network
@@ -553,3 +553,12 @@ def test_json_fields_of_the_wrong_type_are_refused(
     with pytest.raises(IndexFormatError) as caught:
         _files(_json_page([entry]), tmp_path)
     assert str(caught.value).endswith(f"/simple/foo/: not a valid PEP 691 project page ({message})")
+
+
+def test_a_file_url_is_percent_decoded_once(tmp_path: Path) -> None:
+    """``file:`` URLs name local indexes and find-links: ``%25`` is a ``%`` of the name, not
+    the start of another escape."""
+    directory = tmp_path / "wheels%41 b"
+    assert directory.as_uri().endswith("/wheels%2541%20b")
+    assert local_path(directory.as_uri()) == directory
+    assert local_path(str(directory)) == directory

@@ -16,22 +16,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-import netrc
-import os
 import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Generator, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import unquote, urlsplit
 
-import httpx
-
-from omniwheel import __version__
 from omniwheel.errors import OmniwheelError
 from omniwheel.files import atomic_output, file_digests, file_sha256, write_atomic
+
+if TYPE_CHECKING:  # httpx is loaded with the client, on the first request
+    import httpx
 
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 _CHUNK = 1 << 16
@@ -112,7 +110,7 @@ def hash_mismatch(digests: Mapping[str, str], expected: Mapping[str, str]) -> st
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-def _host(scheme: str, host: str, port: int | None) -> str:
+def host_key(scheme: str, host: str, port: int | None) -> str:
     """The host and port a request goes to, as credentials are filed under."""
     return host.lower() if port in (None, _DEFAULT_PORTS.get(scheme)) else f"{host.lower()}:{port}"
 
@@ -124,73 +122,12 @@ def split_credentials(urls: Iterable[str]) -> tuple[list[str], dict[str, Credent
     for url in urls:
         parts = urlsplit(url)
         if parts.scheme in ("http", "https") and parts.username is not None:
-            host = _host(parts.scheme, parts.hostname or "", parts.port)
+            host = host_key(parts.scheme, parts.hostname or "", parts.port)
             found.setdefault(host, (unquote(parts.username), unquote(parts.password or "")))
             netloc = parts.netloc.rpartition("@")[2]
             url = parts._replace(netloc=netloc).geturl()
         clean.append(url)
     return clean, found
-
-
-class _HostAuth(httpx.Auth):
-    """Basic authentication for the hosts the configuration named credentials for, else
-    from ``~/.netrc`` (or ``$NETRC``), read once and only if it exists."""
-
-    def __init__(self, credentials: Mapping[str, Credentials]) -> None:
-        self._credentials = dict(credentials)
-        self._netrc: netrc.netrc | None = None
-        self._netrc_read = False
-        self._lock = threading.Lock()
-
-    def _from_netrc(self, host: str) -> Credentials | None:
-        with self._lock:
-            if not self._netrc_read:
-                self._netrc_read = True
-                path = Path(os.environ.get("NETRC") or Path.home() / ".netrc")
-                if path.is_file():
-                    try:
-                        self._netrc = netrc.netrc(path)
-                    except (OSError, netrc.NetrcParseError):
-                        self._netrc = None  # pip, too, goes on without an unreadable netrc
-        entry = self._netrc.authenticators(host) if self._netrc is not None else None
-        return (entry[0], entry[2] or "") if entry is not None else None
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        url = request.url
-        found: Credentials | None = None
-        if url.username or url.password:  # a caller that kept them in the URL
-            found = (url.username, url.password)
-        elif "authorization" not in request.headers:
-            host = _host(url.scheme, url.host, url.port)
-            found = self._credentials.get(host) or self._from_netrc(url.host)
-        if found is None:
-            yield request
-        else:
-            yield from httpx.BasicAuth(*found).auth_flow(request)
-
-
-class _LazyTransport(httpx.BaseTransport):
-    """httpx's default transport, made per scheme on first use: a verifying TLS context
-    loads the CA certificates (50-90 ms at start-up), which a plain-HTTP index never needs."""
-
-    def __init__(self, limits: httpx.Limits) -> None:
-        self._limits = limits
-        self._transports: dict[str, httpx.HTTPTransport] = {}
-        self._lock = threading.Lock()
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        scheme = request.url.scheme
-        with self._lock:
-            transport = self._transports.get(scheme)
-            if transport is None:
-                # TLS settings matter only for https; plain http skips loading certificates.
-                transport = httpx.HTTPTransport(verify=scheme != "http", limits=self._limits)
-                self._transports[scheme] = transport
-        return transport.handle_request(request)
-
-    def close(self) -> None:
-        for transport in self._transports.values():
-            transport.close()
 
 
 class HttpClient:
@@ -214,18 +151,24 @@ class HttpClient:
         self._files = cache_dir / "files"
         #: The sha256 of each file fetched in this run, by URL (for files listed unhashed).
         self._digests: dict[str, str] = {}
-        self._client = httpx.Client(
-            auth=_HostAuth(credentials or {}),
-            follow_redirects=True,
-            timeout=timeout,
-            headers={"User-Agent": f"omniwheel/{__version__}"},
-            transport=_LazyTransport(
-                httpx.Limits(max_connections=16, max_keepalive_connections=16)
-            ),
-        )
+        self._credentials = dict(credentials or {})
+        self._timeout = timeout
+        self._client: httpx.Client | None = None
+        self._client_lock = threading.Lock()
+
+    def _http(self) -> httpx.Client:
+        """The HTTP client, made on the first request: a warm run whose pages are all fresh
+        (``Cache-Control: max-age``) makes none, and loading httpx costs ~60 ms."""
+        with self._client_lock:
+            if self._client is None:
+                from omniwheel.resolve.transport import new_client
+
+                self._client = new_client(self._credentials, self._timeout)
+            return self._client
 
     def close(self) -> None:
-        self._client.close()
+        if self._client is not None:
+            self._client.close()
 
     def __enter__(self) -> HttpClient:
         return self
@@ -239,11 +182,14 @@ class HttpClient:
         """Send with retries on connection errors and 429/5xx (honouring Retry-After)."""
         if self.offline:
             raise FetchError(f"{url} is not in the cache and --offline forbids fetching it")
+        import httpx  # loaded by ``_http``
+
+        client = self._http()
         for attempt in range(self.retries + 1):
             delay = self.backoff * 2**attempt
             try:
-                request = self._client.build_request(method, url, headers=dict(headers))
-                response = self._client.send(request, stream=stream)
+                request = client.build_request(method, url, headers=dict(headers))
+                response = client.send(request, stream=stream)
             except httpx.TransportError as exc:
                 if attempt == self.retries:
                     raise FetchError(f"cannot fetch {url}: {exc}") from exc
@@ -326,6 +272,8 @@ class HttpClient:
         into the cache (as ``download`` would, checked against ``hashes``) and its path
         returned instead.
         """
+        import httpx  # loaded by ``_request``
+
         spec = f"bytes={start}" if end is None else f"bytes={start}-{end}"
         headers = {"Range": spec, "Accept-Encoding": "identity"}
         response = self._request("GET", url, headers, stream=True)
@@ -388,6 +336,8 @@ class HttpClient:
         hashes: Mapping[str, str],
         progress: Callable[[int], None] | None,
     ) -> tuple[Path, str]:
+        import httpx  # loaded by ``_request``
+
         response = self._request("GET", url, {"Accept-Encoding": "identity"}, stream=True)
         try:
             if response.status_code != 200:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
-from urllib.request import url2pathname
 
 from packaging.utils import (
     InvalidSdistFilename,
@@ -37,7 +37,11 @@ def local_path(url_or_path: str) -> Path | None:
     """The filesystem path of a ``file:`` URL or a plain path; None for a remote URL."""
     parts = urlsplit(url_or_path)
     if parts.scheme == "file":
-        return Path(url2pathname(unquote(parts.path)))
+        if os.name == "nt":  # drive letters and backslashes, as urllib.request reads them
+            from nturl2path import url2pathname
+
+            return Path(url2pathname(parts.path))
+        return Path(unquote(parts.path))  # decoded once: "%2541" is a file named "%41"
     if parts.scheme in ("http", "https"):
         return None
     return Path(url_or_path).expanduser()
