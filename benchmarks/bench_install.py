@@ -16,6 +16,12 @@ the machine may be busy):
 * ``uv pip install --target --python-platform …`` (its default link mode, and
   ``--link-mode hardlink``).
 
+Index pages are served with an ETag and, by default, no ``Cache-Control``, so every
+tool revalidates every page on every run. ``--max-age N`` serves them with
+``Cache-Control: public, max-age=N``, as the registry's simple pages (600) and
+``omniwheel serve``'s (60) are: uv and omniwheel then reuse fresh pages without a
+request, while pip revalidates index pages whatever their headers say.
+
 Every tool runs with ``-q``, as pip always has here: the time is the install's, not
 its report's (omniwheel's table of what it installed costs ~0.09 s, most of it
 importing rich).
@@ -142,6 +148,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--work", type=Path, help="keep files here (default: a temp dir)")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per tool (best counts)")
+    parser.add_argument(
+        "--max-age", type=int, metavar="N", help="serve pages with Cache-Control max-age=N"
+    )
     args = parser.parse_args()
     # Every tool runs from bytecode, as installed packages do (pip compiles at install
     # time); an editable checkout under PYTHONDONTWRITEBYTECODE would recompile each run.
@@ -155,7 +164,8 @@ def main() -> None:
         _download(requirements, target["pip"], wheels)
     wheel_files = sorted(wheels.glob("*.whl"))
     localindex.build_index(work / "index", wheel_files)
-    with localindex.serve(work / "index", json_pages=True) as (url, _):
+    cache_control = None if args.max_age is None else f"public, max-age={args.max_age}"
+    with localindex.serve(work / "index", json_pages=True, cache_control=cache_control) as (url, _):
         for name, target in TARGETS.items():
             requirements = work / f"{name}.txt"
             into = work / "out"
@@ -216,7 +226,8 @@ def main() -> None:
             times = _time_all(commands, into, args.repeat)
             print(
                 f"{name}: {len(wheel_files)} wheels in the index, {requirements.name} "
-                f"({len(PURE) + len(target['extra'])} requirements), best of {args.repeat}"
+                f"({len(PURE) + len(target['extra'])} requirements), best of {args.repeat}, "
+                f"pages {cache_control or 'revalidated'}"
             )
             pip_time, uv_time = times["pip --target"], times["uv pip --target"]
             for tool, seconds in times.items():
