@@ -158,7 +158,7 @@ class HttpClient:
 
     def _http(self) -> httpx.Client:
         """The HTTP client, made on the first request: a warm run whose pages are all fresh
-        (``Cache-Control: max-age``) makes none, and loading httpx costs ~60 ms."""
+        (``Cache-Control: max-age``) makes none, and loading httpx costs it ~30 ms."""
         with self._client_lock:
             if self._client is None:
                 from omniwheel.resolve.transport import new_client
