@@ -335,12 +335,14 @@ class SitePackagesLayout(Layout):
         checking that no file of the user's own would be replaced. The projects asked for,
         and those an earlier install marked so, are marked ``REQUESTED``."""
         exists = into.is_dir()
-        installed = read_installed(self.packages(into)) if exists else {}
-        marked = {path for path in installed if (path / "REQUESTED").is_file()}
-        requested = options.requested | {_project(path.name) for path in marked}
+        packages = self.packages(into)
+        installed = read_installed(packages) if exists else {}
+        earlier = {_project(path.name) for path in installed if (path / "REQUESTED").is_file()}
+        requested = options.requested | earlier
         if requested:
-            prefix = self.packages(into).relative_to(into).as_posix() + "/"
-            files = [mark_requested(group, requested, prefix.removeprefix("./")) for group in files]
+            relative = packages.relative_to(into).as_posix()
+            prefix = "" if relative == "." else f"{relative}/"
+            files = [mark_requested(group, requested, prefix) for group in files]
         if exists:
             placed = self.destinations(relative for group in files for relative in group)
             refuse_foreign_files(into, placed, self.owned(installed))
